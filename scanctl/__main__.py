@@ -1,0 +1,3 @@
+from scanctl.cli.main import run
+
+run()

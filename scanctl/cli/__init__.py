@@ -1,0 +1,1 @@
+"""The Typer command-line layer: parses options, calls the library, renders results."""

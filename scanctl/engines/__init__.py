@@ -1,0 +1,1 @@
+"""Screening engines: pure functions over wide (session × ticker) arrays."""

@@ -1,0 +1,1 @@
+"""The daily scan: orchestration and persistence of picks and runs."""

@@ -1,0 +1,1 @@
+"""Storage: the SQLite schema, migrations, bar import and the wide price panel."""

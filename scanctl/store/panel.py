@@ -1,0 +1,203 @@
+"""The wide price panel: the last N dates of bars as (date × ticker) float64 arrays.
+
+Reading goes through ``bar_blocks``, a columnar copy of each date's bars (one blob of codes and
+one of values a date), so a 260-date panel of 2,700 tickers is a few hundred blob reads. A date
+whose block is missing (new bars, or a trigger dropped it) is rebuilt from ``bars`` in one
+aggregate query and saved for the next reader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from scanctl.store.db import write_transaction
+
+FIELDS = ("open", "high", "low", "close", "volume", "value")
+CODE_BYTES = 6
+_NULL = -1  # how a NULL travels through group_concat (no stored field may be negative)
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Daily bars of many tickers over consecutive stored dates.
+
+    Attributes
+    ----------
+    dates
+        ``(S,)`` ``datetime64[D]``, ascending: every date with at least one stored bar.
+    codes
+        ``(N,)`` ``<U6`` ticker codes, ascending (byte order).
+    open, high, low, close, volume, value
+        ``(S, N)`` float64. A cell is NaN where the ticker has no *bar* on that date: no row, or a
+        row with a missing field or a non-positive price or volume (ENGINES.md §0.3). ``value``
+        falls back to close × volume when the stored value is NULL.
+    """
+
+    dates: np.ndarray
+    codes: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    value: np.ndarray
+
+    @property
+    def has_bar(self) -> np.ndarray:
+        """``(S, N)`` bool: a valid bar exists."""
+        return ~np.isnan(self.close)
+
+    def date_index(self, day: dt.date) -> int | None:
+        """Row of ``day``, or None when no stored bar is dated ``day``."""
+        target = np.datetime64(day, "D")
+        row = int(np.searchsorted(self.dates, target))
+        return row if row < len(self.dates) and self.dates[row] == target else None
+
+    def code_index(self, code: str) -> int | None:
+        """Column of ``code``, or None when the panel has no bar of it."""
+        col = int(np.searchsorted(self.codes, code))
+        return col if col < len(self.codes) and self.codes[col] == code else None
+
+
+def stored_dates(db: sqlite_utils.Database, end: dt.date, count: int) -> list[str]:
+    """The last ``count`` dates ≤ ``end`` that have a stored bar, ascending.
+
+    One index seek per date (a recursive max() walk), so it costs the same on any table size.
+    """
+    rows = db.execute(
+        """
+        WITH RECURSIVE walk(day, n) AS (
+            SELECT (SELECT max(date) FROM bars WHERE date <= :end), 1
+            UNION ALL
+            SELECT (SELECT max(date) FROM bars WHERE date < walk.day), n + 1
+            FROM walk WHERE walk.day IS NOT NULL AND n < :count
+        )
+        SELECT day FROM walk WHERE day IS NOT NULL
+        """,
+        {"end": end.isoformat(), "count": count},
+    ).fetchall()
+    return [row[0] for row in reversed(rows)]
+
+
+def read_panel(db: sqlite_utils.Database, end: dt.date, sessions: int) -> Panel:
+    """Read the bars of the last ``sessions`` stored dates up to and including ``end``.
+
+    Parameters
+    ----------
+    db
+        An open store.
+    end
+        The last date (inclusive); later bars are never read.
+    sessions
+        How many stored dates to read at most.
+
+    Returns
+    -------
+    Panel
+        Empty (zero dates, zero codes) when nothing is stored up to ``end``.
+    """
+    dates = stored_dates(db, end, sessions)
+    blocks = _load_blocks(db, dates)
+    all_codes = [codes for codes, _ in blocks]
+    codes = np.unique(np.concatenate(all_codes)) if all_codes else np.array([], dtype="S6")
+    shape = (len(dates), len(codes))
+    arrays = {name: np.full(shape, np.nan) for name in FIELDS}
+    for row, (day_codes, data) in enumerate(blocks):
+        cols = np.searchsorted(codes, day_codes)
+        for k, name in enumerate(FIELDS):
+            arrays[name][row, cols] = data[k]
+    _mask_invalid(arrays)
+    return Panel(
+        dates=np.array(dates, dtype="datetime64[D]"),
+        codes=codes.astype("U6"),
+        **arrays,
+    )
+
+
+def _mask_invalid(arrays: dict[str, np.ndarray]) -> None:
+    """Blank every field of rows that are not bars; fill a missing value with close × volume."""
+    with np.errstate(invalid="ignore"):
+        prices = np.stack([arrays[name] for name in ("open", "high", "low", "close", "volume")])
+        valid = np.all(prices > 0, axis=0)  # NaN compares False
+    for name in FIELDS:
+        arrays[name][~valid] = np.nan
+    value = arrays["value"]
+    missing = valid & ~(value >= 0)
+    value[missing] = arrays["close"][missing] * arrays["volume"][missing]
+
+
+def _load_blocks(
+    db: sqlite_utils.Database, dates: Sequence[str]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (codes, data) block of each date, rebuilding and saving the missing ones."""
+    if not dates:
+        return []
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for chunk in _chunks(dates, 500):
+        marks = ",".join("?" * len(chunk))
+        for day, codes, data in db.execute(
+            f"SELECT date, codes, data FROM bar_blocks WHERE date IN ({marks})", list(chunk)
+        ):
+            found[day] = _decode(codes, data)
+    missing = [day for day in dates if day not in found]
+    if missing:
+        built = build_blocks(db, missing)
+        found.update(built)
+        _save_blocks(db, built)
+    return [found[day] for day in dates]
+
+
+def build_blocks(
+    db: sqlite_utils.Database, dates: Iterable[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Build the block of each date from ``bars`` (one grouped query per 500 dates)."""
+    blocks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    columns = ", ".join(f"group_concat(ifnull({name}, {_NULL}))" for name in FIELDS)
+    for chunk in _chunks(list(dates), 500):
+        marks = ",".join("?" * len(chunk))
+        query = (
+            f"SELECT date, group_concat(code, ''), {columns} FROM bars "
+            f"WHERE date IN ({marks}) GROUP BY date"
+        )
+        for day, codes_text, *fields in db.execute(query, list(chunk)):
+            codes = np.frombuffer(codes_text.encode("ascii"), dtype=f"S{CODE_BYTES}")
+            data = np.stack([np.array(text.split(","), dtype=np.float64) for text in fields])
+            data[data == _NULL] = np.nan
+            order = np.argsort(codes, kind="stable")
+            blocks[day] = (codes[order], np.ascontiguousarray(data[:, order]))
+    return blocks
+
+
+def refresh_blocks(db: sqlite_utils.Database, dates: Iterable[str]) -> None:
+    """Rebuild and save the blocks of ``dates`` (inside the caller's transaction, if any)."""
+    _save_blocks(db, build_blocks(db, dates))
+
+
+def _save_blocks(db: sqlite_utils.Database, blocks: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    rows = [(day, codes.tobytes(), data.tobytes()) for day, (codes, data) in blocks.items()]
+    sql = "INSERT OR REPLACE INTO bar_blocks (date, codes, data) VALUES (?, ?, ?)"
+    if db.conn.in_transaction:
+        db.conn.executemany(sql, rows)
+        return
+    try:
+        with write_transaction(db):
+            db.conn.executemany(sql, rows)
+    except sqlite3.OperationalError:
+        pass  # a read-only or busy store: the blocks are rebuilt by the next reader
+
+
+def _decode(codes: bytes, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    day_codes = np.frombuffer(codes, dtype=f"S{CODE_BYTES}")
+    values = np.frombuffer(data, dtype=np.float64).reshape(len(FIELDS), len(day_codes))
+    return day_codes, values
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

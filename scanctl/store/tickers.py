@@ -1,0 +1,105 @@
+"""Reading the ticker master and index bars into arrays aligned with a panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+
+@dataclass(frozen=True, eq=False)
+class TickerMaster:
+    """Ticker-master fields aligned with a list of codes (ENGINES.md §0.3).
+
+    Attributes
+    ----------
+    codes
+        ``(N,)`` codes, in the order asked for.
+    names
+        ``(N,)`` object array: the stored name, or the code when the name is missing.
+    markets
+        ``(N,)`` object array: KOSPI / KOSDAQ / KONEX, or None for a code absent from the master.
+    security_types
+        ``(N,)`` object array: stored type or None (unknown).
+    managed, halted
+        ``(N,)`` bool.
+    """
+
+    codes: np.ndarray
+    names: np.ndarray
+    markets: np.ndarray
+    security_types: np.ndarray
+    managed: np.ndarray
+    halted: np.ndarray
+
+
+def read_ticker_master(db: sqlite_utils.Database, codes: np.ndarray) -> TickerMaster:
+    """The master rows of ``codes``; codes missing from the master get market None."""
+    rows = {
+        row[0]: row
+        for row in db.execute(
+            "SELECT code, name, market, security_type, managed, halted FROM tickers"
+        ).fetchall()
+    }
+    n = len(codes)
+    names = np.empty(n, dtype=object)
+    markets = np.empty(n, dtype=object)
+    types = np.empty(n, dtype=object)
+    managed = np.zeros(n, dtype=bool)
+    halted = np.zeros(n, dtype=bool)
+    for i, code in enumerate(codes):
+        row = rows.get(str(code))
+        if row is None:
+            names[i] = str(code)
+            continue
+        names[i] = row[1] or str(code)
+        markets[i], types[i] = row[2], row[3]
+        managed[i], halted[i] = bool(row[4]), bool(row[5])
+    return TickerMaster(
+        codes=np.asarray(codes),
+        names=names,
+        markets=markets,
+        security_types=types,
+        managed=managed,
+        halted=halted,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class IndexSeries:
+    """Daily bars of one index (or any single series), ascending by date.
+
+    ``dates`` is ``(S,)`` ``datetime64[D]``; ``open`` … ``close`` are ``(S,)`` float64.
+    """
+
+    code: str
+    dates: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+
+
+def read_index_series(
+    db: sqlite_utils.Database, index_code: str, end: dt.date, sessions: int
+) -> IndexSeries:
+    """The last ``sessions`` bars of ``index_code`` dated ≤ ``end`` (rows with a non-positive
+    or missing price are left out, as for ticker bars)."""
+    rows = db.execute(
+        "SELECT date, open, high, low, close FROM index_bars "
+        "WHERE index_code = ? AND date <= ? AND open > 0 AND high > 0 AND low > 0 AND close > 0 "
+        "ORDER BY date DESC LIMIT ?",
+        [index_code, end.isoformat(), sessions],
+    ).fetchall()
+    rows.reverse()
+    values = np.array([row[1:] for row in rows], dtype=np.float64).reshape(len(rows), 4)
+    return IndexSeries(
+        code=index_code,
+        dates=np.array([row[0] for row in rows], dtype="datetime64[D]"),
+        open=values[:, 0],
+        high=values[:, 1],
+        low=values[:, 2],
+        close=values[:, 3],
+    )
