@@ -1,0 +1,30 @@
+"""`scanctl config show`: the effective configuration, secrets masked."""
+
+from __future__ import annotations
+
+import typer
+
+from scanctl.cli.context import app_context
+from scanctl.cli.options import JsonOpt
+from scanctl.cli.output import print_json
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("show")
+def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Print the configuration after file, SCANCTL_* variables and flags; secrets masked.
+
+    Example: SCANCTL_SCAN_KOSPI_LIMIT=50 scanctl config show
+    """
+    from scanctl.config import render_toml
+
+    context = app_context(ctx)
+    config = context.config
+    masked = config.masked()
+    if as_json:
+        print_json({"path": str(config.path) if config.path else None, "sections": masked})
+        return
+    source = str(config.path) if config.path else "no config file (defaults)"
+    print(f"# {source}")
+    print(render_toml(masked), end="")

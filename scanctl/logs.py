@@ -1,0 +1,40 @@
+"""Log lines on stderr: ``key=value`` text by default, one JSON object a line with --log-json."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+LOGGER = "scanctl"
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self, as_json: bool) -> None:
+        super().__init__()
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {})
+        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+        if self.as_json:
+            body = {"ts": stamp, "level": record.levelname.lower(), "msg": record.getMessage()}
+            return json.dumps({**body, **fields}, ensure_ascii=False, default=str)
+        extra = "".join(f" {key}={value}" for key, value in fields.items())
+        return f"{stamp} {record.levelname.lower()} {record.getMessage()}{extra}"
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False, as_json: bool = False) -> None:
+    """Route the ``scanctl`` logger to stderr at the level the flags ask for."""
+    logger = logging.getLogger(LOGGER)
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter(as_json))
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A child of the ``scanctl`` logger; pass fields as ``extra={"fields": {...}}``."""
+    return logging.getLogger(f"{LOGGER}.{name}")

@@ -1,0 +1,124 @@
+import gzip
+
+import pytest
+
+from scanctl.errors import BadInput
+from scanctl.store.importer import import_files
+
+HEADER = "date,ticker,open,high,low,close,volume\n"
+
+
+def write(path, text, gz=False):
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def counts(db):
+    return tuple(
+        db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("bars", "tickers", "index_bars")
+    )
+
+
+def test_import_all_three_files(db, tmp_path):
+    bars = write(
+        tmp_path / "b.csv.gz",
+        HEADER + "2025-01-02,005930,100,110,90,105,1000\n20250103,0126Z0,50,55,45,52,10\n",
+        gz=True,
+    )
+    tickers = write(
+        tmp_path / "t.csv",
+        "ticker,name,market,security_type,managed,halted\n"
+        "005930,삼성전자,KOSPI,stock,0,0\n0126Z0,알파,KOSDAQ,,1,false\n",
+    )
+    indexes = write(
+        tmp_path / "i.csv",
+        "date,index,open,high,low,close,volume\n2025-01-02,KOSPI,2400.5,2410,2390.25,2405.75,1\n",
+    )
+    report = import_files(db, bars, tickers, indexes)
+    assert (report.bars, report.tickers, report.index_bars) == (2, 2, 1)
+    assert (report.first_date, report.last_date) == ("2025-01-02", "2025-01-03")
+    assert db.execute("SELECT date, close, value FROM bars WHERE code='0126Z0'").fetchall() == [
+        ("2025-01-03", 52, None)
+    ]
+    assert db.execute(
+        "SELECT name, market, security_type, managed, halted FROM tickers WHERE code='0126Z0'"
+    ).fetchone() == ("알파", "KOSDAQ", None, 1, 0)
+    assert db.execute("SELECT close FROM index_bars").fetchone() == (2405.75,)
+
+
+def test_reimport_is_idempotent_and_updates(db, tmp_path):
+    bars = write(tmp_path / "b.csv", HEADER + "2025-01-02,005930,100,110,90,105,1000\n")
+    import_files(db, bars)
+    import_files(db, bars)
+    assert counts(db) == (1, 0, 0)
+    write(bars, HEADER + "2025-01-02,005930,100,110,90,107,1000\n")
+    import_files(db, bars)
+    assert db.execute("SELECT close FROM bars").fetchall() == [(107,)]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("2025-13-02,005930,100,110,90,105,1000", "line 3: bad date"),
+        ("2025-01-03,5930,100,110,90,105,1000", "line 3: ticker must be 6 characters"),
+        ("2025-01-03,005930,0,110,90,105,1000", "line 3: open must be positive"),
+        ("2025-01-03,005930,100,104,90,105,1000", r"line 3: high < max\(open, close\)"),
+        ("2025-01-03,005930,100,110,101,105,1000", r"line 3: low > min\(open, close\)"),
+        ("2025-01-03,005930,100,110,90,105,-1", "line 3: negative volume"),
+        ("2025-01-03,005930,100,110,90,10x,1000", "line 3: close is not an integer"),
+        ("2025-01-02,005930,100,110,90,105,1000", r"line 3: duplicate \(date, ticker\)"),
+    ],
+)
+def test_bad_row_is_reported_and_nothing_written(db, tmp_path, line, message):
+    good = "2025-01-02,005930,100,110,90,105,1000\n"
+    bars = write(tmp_path / "b.csv", HEADER + good + line + "\n")
+    tickers = write(tmp_path / "t.csv", "ticker,name,market\n000660,SK하이닉스,KOSPI\n")
+    with pytest.raises(BadInput, match=message):
+        import_files(db, bars, tickers)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_many_bad_rows_are_summarised(db, tmp_path):
+    lines = "".join(f"2025-01-{d:02d},005930,0,110,90,105,1000\n" for d in range(1, 9))
+    bars = write(tmp_path / "b.csv", HEADER + lines)
+    with pytest.raises(BadInput, match=r"8 invalid row\(s\).*line 2: .*\(\+3 more\)"):
+        import_files(db, bars)
+
+
+def test_missing_file_and_bad_header(db, tmp_path):
+    with pytest.raises(BadInput, match="does not exist"):
+        import_files(db, tmp_path / "missing.csv")
+    bad = write(tmp_path / "h.csv", "date,code,close\n2025-01-02,005930,1\n")
+    with pytest.raises(BadInput, match="missing column"):
+        import_files(db, bad)
+    empty = write(tmp_path / "e.csv", "")
+    with pytest.raises(BadInput, match="empty"):
+        import_files(db, empty)
+
+
+def test_bad_ticker_rows(db, tmp_path):
+    tickers = write(
+        tmp_path / "t.csv",
+        "ticker,name,market,security_type\n005930,A,NYSE,stock\n000660,B,KOSPI,bond\n",
+    )
+    with pytest.raises(BadInput, match="line 2: market must be one of.*line 3: security_type"):
+        import_files(db, None, tickers)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_real_data_imports_cleanly(db, shared_krx):
+    report = import_files(
+        db,
+        shared_krx / "ohlcv.csv.gz",
+        shared_krx / "tickers.csv",
+        shared_krx / "indexes.csv.gz",
+    )
+    assert report.bars == 222_379
+    assert report.tickers == 610
+    assert report.index_bars == 1_452
+    assert (report.first_date, report.last_date) == ("2023-02-07", "2025-11-28")
