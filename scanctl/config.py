@@ -38,7 +38,9 @@ SECTIONS = (
     "healthcheck",
 )
 
-_SECRET = re.compile(r"(secret|token|password|passwd|api_?key|app_?key|auth|webhook|ping_url)", re.I)
+_SECRET = re.compile(
+    r"(secret|token|password|passwd|api_?key|app_?key|auth|webhook|ping_url)", re.I
+)
 MASK = "********"
 
 
@@ -134,7 +136,9 @@ def _flatten(table: Mapping[str, Any], prefix: str, out: dict, path: Path) -> No
             out.setdefault(prefix[:-1], {})[key] = value
         else:
             known = ", ".join(SECTIONS)
-            raise ConfigError(f"config file {str(path)!r}: unknown section [{name}]; known: {known}")
+            raise ConfigError(
+                f"config file {str(path)!r}: unknown section [{name}]; known: {known}"
+            )
 
 
 def _is_section_prefix(name: str) -> bool:

@@ -32,9 +32,7 @@ def _show_session(info, as_json: bool) -> None:
         print_json(record)
         return
     state = "session" if info.is_session else "closed"
-    hours = (
-        f"{info.open:%H:%M}–{info.close:%H:%M} KST" if info.is_session and info.open else "-"
-    )
+    hours = f"{info.open:%H:%M}–{info.close:%H:%M} KST" if info.is_session and info.open else "-"
     print_pairs(
         [
             ("date", record["date"]),

@@ -85,5 +85,6 @@ def demo(
     )
     message(
         f"demo market: {report['tickers']:,} tickers, {report['bars']:,} bars, "
-        f"{report['sessions']} sessions {report['first_date']} … {report['last_date']} (seed {seed})"
+        f"{report['sessions']} sessions {report['first_date']} … {report['last_date']} "
+        f"(seed {seed})"
     )

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from scanctl.cli import calendar, config_cmd, data, settings
 from scanctl.cli.context import AppContext
@@ -22,13 +22,13 @@ from scanctl.errors import ScanctlError
 class ScanctlGroup(TyperGroup):
     """Maps every ScanctlError to its one-line message and exit code (PRODUCT.md §3)."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except ScanctlError as exc:
             sys.stderr.write(f"scanctl: error: {exc}\n")
             raise typer.Exit(exc.exit_code) from None
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, TyperException):
             raise
         except KeyboardInterrupt:
             sys.stderr.write("scanctl: interrupted\n")

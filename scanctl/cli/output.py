@@ -47,9 +47,9 @@ def print_table(
         sys.stdout.write(f"{title}\n")
     widths = [_width(column) for column in columns]
     for row in cells:
-        widths = [max(w, _width(cell)) for w, cell in zip(widths, row)]
+        widths = [max(w, _width(cell)) for w, cell in zip(widths, row, strict=True)]
     for row in [list(columns), *cells]:
-        padded = [cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)]
+        padded = [cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)]
         sys.stdout.write("  ".join(padded).rstrip() + "\n")
 
 

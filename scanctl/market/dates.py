@@ -57,9 +57,8 @@ def parse_date(value: str | dt.date, param_name: str = "date") -> dt.date:
             return dt.date(*(int(part) for part in match.groups()))
         except ValueError:
             pass
-    raise BadInput(
-        f"--{param_name.replace('_', '-')}: {value!r} is not a date; use YYYY-MM-DD, YYYYMMDD or today"
-    )
+    option = param_name.replace("_", "-")
+    raise BadInput(f"--{option}: {value!r} is not a date; use YYYY-MM-DD, YYYYMMDD or today")
 
 
 def iso(day: dt.date) -> str:

@@ -45,7 +45,9 @@ def open_db(path: str | Path | None = None, *, create: bool = True) -> sqlite_ut
     if not db_path.parent.is_dir():
         raise StoreError(f"database folder {str(db_path.parent)!r} does not exist")
     if not create and not db_path.exists():
-        raise StoreError(f"no database at {str(db_path)!r}; run `scanctl data demo` or `data import`")
+        raise StoreError(
+            f"no database at {str(db_path)!r}; run `scanctl data demo` or `data import`"
+        )
     try:
         conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
         db = sqlite_utils.Database(conn)

@@ -15,8 +15,14 @@ import pandas as pd
 import sqlite_utils
 
 from scanctl.errors import BadInput
-from scanctl.store.bars import MARKETS, SECURITY_TYPES, TickerRow, upsert_bars
-from scanctl.store.bars import upsert_index_bars, upsert_tickers
+from scanctl.store.bars import (
+    MARKETS,
+    SECURITY_TYPES,
+    TickerRow,
+    upsert_bars,
+    upsert_index_bars,
+    upsert_tickers,
+)
 from scanctl.store.db import write_transaction
 
 BAR_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "volume")
@@ -49,7 +55,7 @@ class _Problems:
         self.items: list[tuple[int, str]] = []
 
     def add(self, bad: pd.Series, message: str) -> None:
-        """Record ``message`` for each row where ``bad`` is true (line = row + 2: header, 1-based)."""
+        """Record ``message`` where ``bad`` is true (file line = row + 2: header, 1-based)."""
         for row in np.flatnonzero(bad.to_numpy()):
             self.items.append((int(row) + 2, message))
 
@@ -194,7 +200,14 @@ def _read_bars(path: Path) -> list[tuple]:
     as_int = [prices[name].astype(np.int64).tolist() for name in ("open", "high", "low", "close")]
     values = [None if np.isnan(v) else int(v) for v in value.tolist()]
     return list(
-        zip(dates.tolist(), codes.tolist(), *as_int, volume.astype(np.int64).tolist(), values)
+        zip(
+            dates.tolist(),
+            codes.tolist(),
+            *as_int,
+            volume.astype(np.int64).tolist(),
+            values,
+            strict=True,
+        )
     )
 
 
@@ -232,7 +245,7 @@ def _read_tickers(path: Path) -> list[TickerRow]:
             halted=_FLAGS[halted],
         )
         for code, name, market, kind, managed, halted in zip(
-            codes, names, markets, types, flags["managed"], flags["halted"]
+            codes, names, markets, types, flags["managed"], flags["halted"], strict=True
         )
     ]
 
@@ -250,4 +263,4 @@ def _read_indexes(path: Path) -> list[tuple]:
     problems.raise_if_any()
     volumes = [None if np.isnan(v) else int(v) for v in volume.tolist()]
     columns = [prices[name].tolist() for name in ("open", "high", "low", "close")]
-    return list(zip(dates.tolist(), codes.tolist(), *columns, volumes))
+    return list(zip(dates.tolist(), codes.tolist(), *columns, volumes, strict=True))

@@ -179,7 +179,9 @@ def refresh_blocks(db: sqlite_utils.Database, dates: Iterable[str]) -> None:
     _save_blocks(db, build_blocks(db, dates))
 
 
-def _save_blocks(db: sqlite_utils.Database, blocks: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+def _save_blocks(
+    db: sqlite_utils.Database, blocks: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
     rows = [(day, codes.tobytes(), data.tobytes()) for day, (codes, data) in blocks.items()]
     sql = "INSERT OR REPLACE INTO bar_blocks (date, codes, data) VALUES (?, ?, ?)"
     if db.conn.in_transaction:

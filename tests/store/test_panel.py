@@ -74,7 +74,9 @@ def test_panel_matches_rows_on_random_market(db):
             if rng.random() < 0.2:
                 continue
             close = int(rng.integers(100, 1000))
-            rows.append((day, code, close, close + 5, close - 5, close, int(rng.integers(1, 99)), None))
+            rows.append(
+                (day, code, close, close + 5, close - 5, close, int(rng.integers(1, 99)), None)
+            )
     write(db, rows)
     panel = read_panel(db, dt.date(2030, 1, 1), 100)
     for day, code, _, _, _, close, volume, _ in rows:
