@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench` (never by pytest): each prints its measured figures."""

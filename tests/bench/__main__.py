@@ -1,0 +1,5 @@
+"""`make bench`: every benchmark, each printing its figures and budget."""
+
+from tests.bench import foundation
+
+foundation.main()
