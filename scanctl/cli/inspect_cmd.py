@@ -1,0 +1,98 @@
+"""`scanctl inspect CODE`: indicators, market condition and per-version verdicts of one ticker."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from scanctl.cli.context import app_context
+from scanctl.cli.options import DateOpt, JsonOpt, VersionOpt
+from scanctl.cli.output import print_json, print_pairs, print_table
+
+
+def inspect(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Ticker code, e.g. 005930.")],
+    date: DateOpt = None,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why a stock was (not) picked: every indicator, the market condition, each version's verdict.
+
+    Example: scanctl inspect 005930 --date 2025-11-28 --version v2,v3
+    """
+    from scanctl.market.dates import parse_date
+    from scanctl.scan.inspect import inspect_ticker
+    from scanctl.store.settings import ENGINE_VERSIONS, get_setting, parse_versions
+
+    context = app_context(ctx)
+    db = context.db(create=False)
+    day = parse_date(date, "date") if date else None
+    versions = ENGINE_VERSIONS
+    if version:
+        versions = parse_versions(version, allow_all=True)
+        if versions == ("all",):
+            versions = parse_versions(get_setting(db, "scan_all_versions"))
+    record = inspect_ticker(db, context.config, code, day, versions).record
+    if as_json:
+        print_json(record)
+        return
+    _render(record)
+
+
+def _render(record: dict[str, Any]) -> None:
+    window = record["window"]
+    condition = record["market_condition"]
+    print_pairs(
+        [
+            ("ticker", f"{record['ticker']} {record['name']} ({record['market']})"),
+            ("date", record["date"]),
+            ("window", f"{window['first']} … {window['last']} ({window['bars']} bars)"),
+            ("in universe", record["in_universe"]),
+            ("universe", _universe_text(record["universe"])),
+            (
+                "market",
+                f"{condition['status']}, regime {condition['regimes']['final_regime']}, "
+                f"sentiment {condition['sentiment']['market_sentiment']}",
+            ),
+        ],
+        title="Ticker",
+    )
+    indicators = record["indicators"]
+    print_table(
+        ["indicator", "value"],
+        [(name, "-" if value is None else value) for name, value in indicators.items()],
+        title="Indicators (bar on the date)",
+    )
+    rows = []
+    for version, summary in record["versions"].items():
+        rows.append(_verdict_row(version, summary))
+        for sub, sub_summary in summary.get("sub_engines", {}).items():
+            rows.append(_verdict_row(f"  {sub}", sub_summary))
+    print_table(
+        ["version", "matched", "picked", "rank", "reason", "diagnostic", "score", "label"],
+        rows,
+        title="Verdicts",
+    )
+
+
+def _verdict_row(name: str, summary: dict[str, Any]) -> list[Any]:
+    score = summary.get("score")
+    return [
+        name,
+        summary["matched"],
+        summary["picked"],
+        summary.get("rank") or "-",
+        summary.get("reason") or "-",
+        summary.get("diagnostic_reason") or "-",
+        "-" if score is None else f"{score:.2f}",
+        summary.get("score_label") or "-",
+    ]
+
+
+def _universe_text(universe: dict[str, Any]) -> str:
+    why = universe.get("why")
+    rank = universe.get("market_rank")
+    text = "member" if universe.get("in_universe") else f"not a member ({why})"
+    return f"{text}, market rank {rank}" if rank else text

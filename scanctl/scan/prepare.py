@@ -1,0 +1,176 @@
+"""From the store to engine inputs: ENGINES.md §0.2 steps 1–5, done once for every version.
+
+`load_market_data` reads the panel, the ticker master and the index series once;
+`prepare_inputs` builds the base universe, the market condition, the final universe and the
+indicators (once per distinct lookback); `run_engine` runs one version on its input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import sqlite_utils
+
+from scanctl.config import Config
+from scanctl.engines.base import EngineInput, EngineResult
+from scanctl.engines.indicators import compute_indicators, last_bar_scalars
+from scanctl.engines.v1 import V1Params, run_v1
+from scanctl.engines.v2 import V2Params, run_v2
+from scanctl.engines.v3 import V3Params, run_v3
+from scanctl.engines.window import evaluation_window
+from scanctl.market.condition import MarketCondition, market_condition
+from scanctl.market.params import MarketParams, UniverseParams
+from scanctl.market.universe import build_universe, resize_limits
+from scanctl.store.panel import Panel, read_panel
+from scanctl.store.tickers import IndexSeries, TickerMaster, read_index_series, read_ticker_master
+
+# Extra stored dates read beyond the lookback, so that a ticker with up to this many missing
+# sessions (halts) in its window still gets its full `lookback` bars (ENGINES.md §0.4). A ticker
+# with more gaps is evaluated on the bars that fall inside the panel.
+PANEL_MARGIN = 60
+# Index bars read per series: §3 needs ≥ 65 bars on P and Q and a 60-session hysteresis; US
+# trend terms look at up to 200 bars.
+INDEX_SESSIONS = 320
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """The effective parameters of every engine version (ENGINES.md §9)."""
+
+    universe: UniverseParams
+    market: MarketParams
+    v1: V1Params
+    v2: V2Params
+    v3: V3Params
+
+    @classmethod
+    def from_config(cls, config: Config) -> EngineParams:
+        """Defaults overridden by the config's `[scan]` (§9.1 keys only), `[market]` and
+        `[engines.*]` sections.
+
+        Raises
+        ------
+        ConfigError
+            An unknown key or an invalid value, naming the section and key.
+        """
+        universe_keys = {field.name for field in fields(UniverseParams)}
+        scan = {k: v for k, v in config.section("scan").items() if k in universe_keys}
+        return cls(
+            universe=UniverseParams.from_mapping(scan),
+            market=MarketParams.from_mapping(config.section("market")),
+            v1=V1Params.from_mapping(config.section("engines.v1")),
+            v2=V2Params.from_mapping(config.section("engines.v2")),
+            v3=V3Params.from_mapping(
+                config.section("engines.v3"),
+                config.section("engines.v3.midterm"),
+                config.section("engines.v3.pullback"),
+            ),
+        )
+
+    def lookback(self, version: str) -> int:
+        return getattr(self, version).lookback
+
+    def with_limits(self, kospi_limit: int | None, kosdaq_limit: int | None) -> EngineParams:
+        """A copy whose universe limits are replaced where given (the --kospi-limit flags)."""
+        record = self.universe.to_record()
+        if kospi_limit is not None:
+            record["kospi_limit"] = kospi_limit
+        if kosdaq_limit is not None:
+            record["kosdaq_limit"] = kosdaq_limit
+        return EngineParams(
+            UniverseParams.from_mapping(record), self.market, self.v1, self.v2, self.v3
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MarketData:
+    """Everything read from the store for one scan date."""
+
+    panel: Panel
+    master: TickerMaster
+    indexes: dict[str, IndexSeries]
+
+
+def load_market_data(
+    db: sqlite_utils.Database, day: dt.date, lookback: int, market: MarketParams
+) -> MarketData:
+    """Read the panel (lookback + margin dates ≤ day), the master and the index series once."""
+    panel = read_panel(db, day, lookback + PANEL_MARGIN)
+    codes = (market.kospi_index, market.kosdaq_index, market.us_spy, market.us_qqq, market.us_vix)
+    indexes = {}
+    for code in dict.fromkeys(codes):
+        series = read_index_series(db, code, day, INDEX_SESSIONS)
+        if len(series.dates):
+            indexes[code] = series
+    return MarketData(panel=panel, master=read_ticker_master(db, panel.codes), indexes=indexes)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedRun:
+    """The shared inputs of one scan date: one EngineInput per distinct lookback."""
+
+    date: dt.date
+    inputs: dict[int, EngineInput]
+    condition: MarketCondition
+    universe_record: dict[str, Any]
+
+    def input_for(self, params: EngineParams, version: str) -> EngineInput:
+        return self.inputs[params.lookback(version)]
+
+
+def prepare_inputs(
+    data: MarketData, day: dt.date, params: EngineParams, versions: Iterable[str]
+) -> PreparedRun:
+    """ENGINES.md §0.2 steps 2–5 for ``day``: universes, market condition, indicators.
+
+    The universe and the condition depend only on the last few bars, so they are computed once
+    on the longest window; indicators are computed once per distinct lookback.
+    """
+    lookbacks = sorted({params.lookback(version) for version in versions}, reverse=True)
+    widest = evaluation_window(data.panel, day, max(lookbacks[0], 6))
+    base = build_universe(widest, data.master, params.universe)
+    condition = market_condition(
+        data.panel, widest, data.master, base, data.indexes, day, params.market
+    )
+    kospi_limit, kosdaq_limit = resize_limits(params.universe, condition)
+    final = base
+    if (kospi_limit, kosdaq_limit) != (base.kospi_limit, base.kosdaq_limit):
+        final = build_universe(widest, data.master, params.universe, kospi_limit, kosdaq_limit)
+    inputs = {}
+    for lookback in lookbacks:
+        window = widest if lookback == widest.lookback else evaluation_window(
+            data.panel, day, lookback
+        )
+        indicators = compute_indicators(
+            window.open, window.high, window.low, window.close, window.volume
+        )
+        scalars = last_bar_scalars(
+            indicators, window.open, window.high, window.low, window.close, window.volume
+        )
+        inputs[lookback] = EngineInput(
+            date=day,
+            window=window,
+            indicators=indicators,
+            scalars=scalars,
+            master=data.master,
+            universe=final,
+            condition=condition,
+        )
+    return PreparedRun(
+        date=day, inputs=inputs, condition=condition, universe_record=final.to_record(base)
+    )
+
+
+def run_engine(version: str, prepared: PreparedRun, params: EngineParams) -> EngineResult:
+    """Run one engine version on the prepared inputs."""
+    inp = prepared.input_for(params, version)
+    if version == "v1":
+        return run_v1(inp, params.v1)
+    if version == "v2":
+        return run_v2(inp, params.v2)
+    if version == "v3":
+        return run_v3(inp, params.v3)
+    raise ValueError(f"unknown engine version {version!r}")
