@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from scanctl.engines.indicators import Indicators, Scalars
+from scanctl.engines.indicators import Indicators
+from scanctl.engines.scalars import Scalars
 from scanctl.engines.window import Window
 from scanctl.market.condition import MarketCondition
 from scanctl.market.universe import Universe

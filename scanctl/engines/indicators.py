@@ -15,8 +15,8 @@ allows, because first-touching fresh memory costs as much as the arithmetic at t
 
 Names: fields are spelled exactly as the ENGINES.md names they hold, case included: the series
 of §1.1 in `Indicators` (``TEMA20``, ``MACD_OSC``, ``VOL_MA5`` ...), the scalars of §1.2 in
-`Scalars` (``ABOVE_CNT5``, ``cross``, ``macd_duration``, ``R20``, ``HIGH_AGE`` ...), plus
-``n_bars``. Panels use the one-letter names of §0.6: o, h, l, c, v.
+`Scalars` (``ABOVE_CNT5``, ``cross``, ``macd_duration``, ``R20``, ``HIGH_AGE`` ...; module
+`scanctl.engines.scalars`), plus ``n_bars``. Panels use the one-letter names of §0.6: o, h, l, c, v.
 
 Over 400 lines: all of §1 with a docstring per indicator; the series share seeding kernels.
 """
@@ -32,7 +32,7 @@ _NAN = np.nan
 _Seeds = dict[int, np.ndarray]  # row → the columns whose recursion starts on that row
 
 
-def _as_window(x: np.ndarray, name: str) -> np.ndarray:
+def as_window(x: np.ndarray, name: str) -> np.ndarray:
     """``x`` as a 2-D float64 array, or ValueError naming the parameter."""
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2:
@@ -173,7 +173,7 @@ def ema(x: np.ndarray, n: int) -> np.ndarray:
     ---
     Before f; all-NaN columns stay NaN. A NaN after f (no §1 input has one) propagates.
     """
-    x = _as_window(x, "x")
+    x = as_window(x, "x")
     _check_period(n)
     return _ema(x, n, _seeds_at(_first_rows(x), x.shape[0]))
 
@@ -200,7 +200,7 @@ def dema(x: np.ndarray, n: int) -> np.ndarray:
     ---
     As `ema`.
     """
-    x = _as_window(x, "x")
+    x = as_window(x, "x")
     _check_period(n)
     return _nested_ema(x, n, "dema")
 
@@ -227,7 +227,7 @@ def tema(x: np.ndarray, n: int) -> np.ndarray:
     ---
     As `ema`.
     """
-    x = _as_window(x, "x")
+    x = as_window(x, "x")
     _check_period(n)
     return _nested_ema(x, n, "tema")
 
@@ -256,7 +256,7 @@ def sma(x: np.ndarray, n: int) -> np.ndarray:
     ---
     Unless all n values are defined (so every row when L < n).
     """
-    x = _as_window(x, "x")
+    x = as_window(x, "x")
     _check_period(n)
     out = np.full_like(x, _NAN)
     n_out = x.shape[0] - n + 1
@@ -295,7 +295,7 @@ def slope20(y: np.ndarray) -> np.ndarray:
     ---
     If any of the 20 values is NaN (so every row when L < 20).
     """
-    y = _as_window(y, "y")
+    y = as_window(y, "y")
     out = np.full_like(y, _NAN)
     n_out = y.shape[0] - 19
     if n_out > 0:
@@ -331,7 +331,7 @@ def true_range(h: np.ndarray, l: np.ndarray, c: np.ndarray) -> np.ndarray:  # no
     ---
     Before the first bar.
     """
-    h, l, c = _as_window(h, "h"), _as_window(l, "l"), _as_window(c, "c")  # noqa: E741
+    h, l, c = as_window(h, "h"), as_window(l, "l"), as_window(c, "c")  # noqa: E741
     out = np.subtract(h, l)
     if h.shape[0] > 1:
         gap = np.empty((h.shape[0] - 1, h.shape[1]))
@@ -385,7 +385,7 @@ def obv(c: np.ndarray, v: np.ndarray) -> np.ndarray:
     ---
     Before the first bar.
     """
-    c, v = _as_window(c, "c"), _as_window(v, "v")
+    c, v = as_window(c, "c"), as_window(v, "v")
     out = np.empty_like(c)
     out[:1] = 0.0
     np.subtract(c[1:], c[:-1], out=out[1:])
@@ -420,7 +420,7 @@ def rsi_tema(c: np.ndarray) -> np.ndarray:
     ---
     Before the first bar only.
     """
-    c = _as_window(c, "c")
+    c = as_window(c, "c")
     gains, losses = _gains_losses(c)
     tema_gain = _nested_ema(gains, 14, "tema")  # G is first defined at the second bar
     return _rsi_into(tema_gain, _nested_ema(losses, 14, "tema"), ~np.isnan(c))
@@ -449,7 +449,7 @@ def rsi_dema(c: np.ndarray) -> np.ndarray:
     ---
     Before the first bar only.
     """
-    c = _as_window(c, "c")
+    c = as_window(c, "c")
     valid = ~np.isnan(c)
     gains, losses = _gains_losses(c)
     for moves in (gains, losses):
@@ -480,7 +480,7 @@ def rsi14_wilder(c: np.ndarray) -> np.ndarray:
     ---
     Before the column's 15th bar.
     """
-    c = _as_window(c, "c")
+    c = as_window(c, "c")
     n_rows, n_cols = c.shape
     seed_rows = _first_rows(c) + 14
     seeds = _seeds_at(seed_rows, n_rows)
@@ -542,7 +542,7 @@ def macd(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ---
     Before the first bar.
     """
-    c = _as_window(c, "c")
+    c = as_window(c, "c")
     seeds = _seeds_at(_first_rows(c), c.shape[0])
     line = _ema(c, 12, seeds)
     np.subtract(line, _ema(c, 26, seeds), out=line)
@@ -550,7 +550,8 @@ def macd(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return line, signal, np.subtract(line, signal)
 
 
-def _freeze(record: Indicators | Scalars) -> None:
+def freeze_arrays(record: object) -> None:
+    """Make every array field of a frozen record read-only."""
     for field in fields(record):
         value = getattr(record, field.name)
         if isinstance(value, np.ndarray):
@@ -586,7 +587,7 @@ class Indicators:
     ATR14: np.ndarray
 
     def __post_init__(self) -> None:
-        _freeze(self)
+        freeze_arrays(self)
 
     @property
     def VMA5(self) -> np.ndarray:
@@ -594,45 +595,9 @@ class Indicators:
         return self.VOL_MA5
 
 
-@dataclass(frozen=True, eq=False)
-class Scalars:
-    """The scalars of ENGINES.md §1.2 on bar t (the last row), each ``(N,)`` and read-only.
-
-    Floats are NaN when a bar they need is absent: R20 needs 21 bars; turnover20, H20,
-    HIGH_AGE and PB_DEPTH 20; change_rate 2. A condition on an undefined value is false
-    (§0.5), so the booleans (cross, crossed_recently, macd_golden_cross, macd_line_up) and
-    the int64 counts (ABOVE_CNT5, up_days5, macd_duration) are always defined. HIGH_AGE is a
-    float (whole numbers) so that it can be NaN. n_bars (int64): bars in each window.
-    """
-
-    ABOVE_CNT5: np.ndarray
-    cross: np.ndarray
-    crossed_recently: np.ndarray
-    macd_golden_cross: np.ndarray
-    macd_line_up: np.ndarray
-    gap_now: np.ndarray
-    ext_pct: np.ndarray
-    turnover20: np.ndarray
-    ATR_PCT: np.ndarray
-    vol_ratio: np.ndarray
-    macd_duration: np.ndarray
-    up_days5: np.ndarray
-    change_rate: np.ndarray
-    R20: np.ndarray
-    EMA60_SLOPE20_PCT: np.ndarray
-    H20: np.ndarray
-    HIGH_AGE: np.ndarray
-    PB_DEPTH: np.ndarray
-    DIST_EMA20: np.ndarray
-    n_bars: np.ndarray
-
-    def __post_init__(self) -> None:
-        _freeze(self)
-
-
 def _check_panels(**panels: np.ndarray) -> list[np.ndarray]:
     """The window arrays as float64; ValueError on shapes, NaN layout or NaN disagreement."""
-    arrays = {name: _as_window(x, name) for name, x in panels.items()}
+    arrays = {name: as_window(x, name) for name, x in panels.items()}
     shape = arrays["c"].shape
     for name, arr in arrays.items():
         if arr.shape != shape:
@@ -705,107 +670,3 @@ def compute_indicators(
         TR=tr,
         ATR14=sma(tr, 14),
     )
-
-
-def round2(x: np.ndarray) -> np.ndarray:
-    """Python's ``round(value, 2)`` (half to even on the double) of every element.
-
-    ``np.round`` scales by 100 before rounding and differs on some doubles: 1.005 is stored
-    just below 1.005, so ``round`` gives 1.0 where ``np.round`` gives 1.01. NaN stays NaN.
-    """
-    values = np.asarray(x, dtype=np.float64)
-    rounded = [round(value, 2) for value in values.ravel().tolist()]
-    return np.array(rounded, dtype=np.float64).reshape(values.shape)
-
-
-def last_bar_scalars(
-    ind: Indicators,
-    o: np.ndarray,
-    h: np.ndarray,
-    l: np.ndarray,  # noqa: E741
-    c: np.ndarray,
-    v: np.ndarray,
-) -> Scalars:
-    """The scalars of ENGINES.md §1.2 on bar t = the last row, for every ticker.
-
-    Parameters
-    ----------
-    ind : Indicators
-        `compute_indicators` of the same window arrays.
-    o, h, l, c, v : ndarray, shape (L, N)
-        The window arrays given to `compute_indicators`. No §1.2 scalar reads ``o``; it is
-        taken so that both calls receive the same five panels.
-
-    Returns
-    -------
-    Scalars
-        Every field shape (N,).
-
-    Raises
-    ------
-    ValueError
-        An array is not 2-D or its shape differs from the indicators' (L, N).
-    """
-    shape = ind.TEMA20.shape
-    for name, x in (("o", o), ("h", h), ("l", l), ("c", c), ("v", v)):
-        if _as_window(x, name).shape != shape:
-            raise ValueError(f"{name} has shape {np.shape(x)}, the indicators {shape}")
-    h, c, v = _as_window(h, "h"), _as_window(c, "c"), _as_window(v, "v")
-    n_rows, n_cols = shape
-    nan_row = np.full(n_cols, _NAN)
-
-    def back(x: np.ndarray, i: int) -> np.ndarray:
-        """x_{t-i}; NaN when the window has no such row."""
-        return x[n_rows - 1 - i] if i < n_rows else nan_row
-
-    def crosses_above(upper: np.ndarray, lower: np.ndarray, i: int) -> np.ndarray:
-        return (back(upper, i) > back(lower, i)) & (back(upper, i + 1) <= back(lower, i + 1))
-
-    def count(conditions: list[np.ndarray]) -> np.ndarray:
-        return np.sum(conditions, axis=0, dtype=np.int64)
-
-    rising = np.ones(n_cols, dtype=bool)
-    macd_duration = np.zeros(n_cols, dtype=np.int64)
-    for i in range(10):
-        rising &= back(ind.MACD_OSC, i) > back(ind.MACD_OSC, i + 1)
-        macd_duration += rising
-
-    turnover20, h20, high_age = nan_row.copy(), nan_row.copy(), nan_row.copy()
-    if n_rows >= 20:
-        turnover20 = c[n_rows - 20] * v[n_rows - 20]
-        for k in range(n_rows - 19, n_rows):
-            turnover20 += c[k] * v[k]  # added oldest first
-        turnover20 /= 20
-        highs20 = h[n_rows - 20 :]
-        h20 = highs20.max(axis=0)
-        high_age = (highs20[::-1] == h20).argmax(axis=0).astype(np.float64)  # the latest max
-        high_age[np.isnan(h20)] = _NAN
-
-    tema_t, c_t, c_prev = back(ind.TEMA20, 0), back(c, 0), back(c, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ext_pct = (c_t - tema_t) / tema_t
-        ext_pct[tema_t == 0] = 0.0
-        return Scalars(
-            ABOVE_CNT5=count([back(ind.TEMA20, i) > back(ind.DEMA10, i) for i in range(5)]),
-            cross=crosses_above(ind.TEMA20, ind.DEMA10, 0),
-            crossed_recently=np.any(
-                [crosses_above(ind.TEMA20, ind.DEMA10, i) for i in range(5)], axis=0
-            ),
-            macd_golden_cross=crosses_above(ind.MACD_LINE, ind.MACD_SIGNAL, 0),
-            macd_line_up=back(ind.MACD_LINE, 0) > back(ind.MACD_SIGNAL, 0),
-            gap_now=(tema_t - back(ind.DEMA10, 0)) / c_t,
-            ext_pct=ext_pct,
-            turnover20=turnover20,
-            ATR_PCT=back(ind.ATR14, 0) / c_t,
-            vol_ratio=back(v, 0) / back(ind.VOL_MA5, 0),
-            macd_duration=macd_duration,
-            up_days5=count([back(c, i) > back(c, i + 1) for i in range(5)]),
-            change_rate=round2(((c_t - c_prev) / c_prev) * 100),
-            R20=c_t / back(c, 20) - 1,
-            EMA60_SLOPE20_PCT=back(ind.EMA60_SLOPE20, 0) / back(ind.EMA60, 0),
-            H20=h20,
-            HIGH_AGE=high_age,
-            PB_DEPTH=1 - c_t / h20,
-            DIST_EMA20=np.abs(c_t / back(ind.EMA20, 0) - 1),
-            n_bars=np.count_nonzero(~np.isnan(c), axis=0).astype(np.int64),
-        )

@@ -75,27 +75,32 @@ def evaluation_window(panel: Panel, day: dt.date, lookback: int) -> Window:
     if lookback < 1:
         raise ValueError(f"lookback must be ≥ 1, got {lookback}")
     end = int(np.searchsorted(panel.dates, np.datetime64(day, "D"), side="right"))
-    valid = ~np.isnan(panel.close[:end])
-    # Stable sort of the validity flags puts each column's absent rows first and keeps the bars
-    # in date order after them: the last `lookback` rows are the right-aligned window.
-    order = np.argsort(valid, axis=0, kind="stable")[-lookback:] if end else None
+    n_codes = len(panel.codes)
     n_rows = min(lookback, end)
+    # Stable sort of the validity flags puts each column's absent rows first and keeps the bars
+    # in date order after them: the last `n_rows` rows are the right-aligned window.
+    valid = ~np.isnan(panel.close[:end])
+    order = np.ascontiguousarray(np.argsort(valid, axis=0, kind="stable")[end - n_rows :])
+    del valid
 
     def cut(values: np.ndarray) -> np.ndarray:
-        out = np.full((lookback, values.shape[1]), np.nan)
-        if n_rows:
-            out[lookback - n_rows :] = np.take_along_axis(values[:end], order, axis=0)
+        taken = np.take_along_axis(values[:end], order, axis=0)
+        if n_rows == lookback:
+            return taken
+        out = np.full((lookback, n_codes), np.nan)
+        out[lookback - n_rows :] = taken
         return out
 
     closes = cut(panel.close)
     n_bars = np.isfinite(closes).sum(axis=0)
-    dates = np.full(closes.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    columns = np.arange(n_codes)
+    nat = np.datetime64("NaT")
     if n_rows:
-        dates[lookback - n_rows :] = panel.dates[order]
-        dates[np.isnan(closes)] = np.datetime64("NaT")
-    first_row = np.clip(lookback - n_bars, 0, lookback - 1)
-    first_date = dates[first_row, np.arange(closes.shape[1])]
-    last_date = dates[-1]
+        first_row = np.clip(n_rows - n_bars, 0, n_rows - 1)
+        first_date = np.where(n_bars > 0, panel.dates[order[first_row, columns]], nat)
+        last_date = np.where(n_bars > 0, panel.dates[order[-1]], nat)
+    else:
+        first_date = last_date = np.full(n_codes, nat, dtype="datetime64[D]")
     return Window(
         date=day,
         codes=panel.codes,

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from scanctl.config import Config
 from scanctl.engines.base import EngineInput, EngineResult
-from scanctl.engines.indicators import compute_indicators, last_bar_scalars
+from scanctl.engines.compute import window_indicators
 from scanctl.engines.v1 import V1Params, run_v1
 from scanctl.engines.v2 import V2Params, run_v2
 from scanctl.engines.v3 import V3Params, run_v3
@@ -141,15 +141,10 @@ def prepare_inputs(
         final = build_universe(widest, data.master, params.universe, kospi_limit, kosdaq_limit)
     inputs = {}
     for lookback in lookbacks:
-        window = widest if lookback == widest.lookback else evaluation_window(
-            data.panel, day, lookback
+        window = (
+            widest if lookback == widest.lookback else evaluation_window(data.panel, day, lookback)
         )
-        indicators = compute_indicators(
-            window.open, window.high, window.low, window.close, window.volume
-        )
-        scalars = last_bar_scalars(
-            indicators, window.open, window.high, window.low, window.close, window.volume
-        )
+        indicators, scalars = window_indicators(window)
         inputs[lookback] = EngineInput(
             date=day,
             window=window,

@@ -103,15 +103,27 @@ def read_panel(db: sqlite_utils.Database, end: dt.date, sessions: int) -> Panel:
         Empty (zero dates, zero codes) when nothing is stored up to ``end``.
     """
     dates = stored_dates(db, end, sessions)
-    blocks = _load_blocks(db, dates)
-    all_codes = [codes for codes, _ in blocks]
-    codes = np.unique(np.concatenate(all_codes)) if all_codes else np.array([], dtype="S6")
+    day_codes = _block_codes(db, dates)
+    built = _missing_blocks(db, dates, day_codes)
+    day_codes.update({day: block[0] for day, block in built.items()})
+    codes = np.unique(np.concatenate(list(day_codes.values()))) if dates else np.array([], "S6")
     shape = (len(dates), len(codes))
     arrays = {name: np.full(shape, np.nan) for name in FIELDS}
-    for row, (day_codes, data) in enumerate(blocks):
-        cols = np.searchsorted(codes, day_codes)
+    row_of = {day: row for row, day in enumerate(dates)}
+
+    def scatter(day: str, data: np.ndarray) -> None:
+        row, cols = row_of[day], np.searchsorted(codes, day_codes[day])
         for k, name in enumerate(FIELDS):
             arrays[name][row, cols] = data[k]
+
+    # Stream the value blobs one date at a time: the panel is the only full-size copy.
+    for chunk in _chunks(dates, 500):
+        marks = ",".join("?" * len(chunk))
+        query = f"SELECT date, data FROM bar_blocks WHERE date IN ({marks})"
+        for day, data in db.execute(query, list(chunk)):
+            scatter(day, np.frombuffer(data, dtype=np.float64).reshape(len(FIELDS), -1))
+    for day, (_, data) in built.items():
+        scatter(day, data)
     _mask_invalid(arrays)
     return Panel(
         dates=np.array(dates, dtype="datetime64[D]"),
@@ -122,35 +134,39 @@ def read_panel(db: sqlite_utils.Database, end: dt.date, sessions: int) -> Panel:
 
 def _mask_invalid(arrays: dict[str, np.ndarray]) -> None:
     """Blank every field of rows that are not bars; fill a missing value with close × volume."""
+    valid = np.ones(arrays["close"].shape, dtype=bool)
     with np.errstate(invalid="ignore"):
-        prices = np.stack([arrays[name] for name in ("open", "high", "low", "close", "volume")])
-        valid = np.all(prices > 0, axis=0)  # NaN compares False
+        for name in ("open", "high", "low", "close", "volume"):
+            valid &= arrays[name] > 0  # NaN compares False
     for name in FIELDS:
         arrays[name][~valid] = np.nan
     value = arrays["value"]
-    missing = valid & ~(value >= 0)
+    with np.errstate(invalid="ignore"):
+        missing = valid & ~(value >= 0)
     value[missing] = arrays["close"][missing] * arrays["volume"][missing]
 
 
-def _load_blocks(
-    db: sqlite_utils.Database, dates: Sequence[str]
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (codes, data) block of each date, rebuilding and saving the missing ones."""
-    if not dates:
-        return []
-    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+def _block_codes(db: sqlite_utils.Database, dates: Sequence[str]) -> dict[str, np.ndarray]:
+    """The code list of each date's block; dates without a block are built (and saved)."""
+    found: dict[str, np.ndarray] = {}
     for chunk in _chunks(dates, 500):
         marks = ",".join("?" * len(chunk))
-        for day, codes, data in db.execute(
-            f"SELECT date, codes, data FROM bar_blocks WHERE date IN ({marks})", list(chunk)
-        ):
-            found[day] = _decode(codes, data)
-    missing = [day for day in dates if day not in found]
-    if missing:
-        built = build_blocks(db, missing)
-        found.update(built)
-        _save_blocks(db, built)
-    return [found[day] for day in dates]
+        query = f"SELECT date, codes FROM bar_blocks WHERE date IN ({marks})"
+        for day, codes in db.execute(query, list(chunk)):
+            found[day] = np.frombuffer(codes, dtype=f"S{CODE_BYTES}")
+    return found
+
+
+def _missing_blocks(
+    db: sqlite_utils.Database, dates: Sequence[str], day_codes: dict[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Build, save and return the blocks of ``dates`` absent from ``day_codes``."""
+    missing = [day for day in dates if day not in day_codes]
+    if not missing:
+        return {}
+    built = build_blocks(db, missing)
+    _save_blocks(db, built)
+    return built
 
 
 def build_blocks(
@@ -192,12 +208,6 @@ def _save_blocks(
             db.conn.executemany(sql, rows)
     except sqlite3.OperationalError:
         pass  # a read-only or busy store: the blocks are rebuilt by the next reader
-
-
-def _decode(codes: bytes, data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    day_codes = np.frombuffer(codes, dtype=f"S{CODE_BYTES}")
-    values = np.frombuffer(data, dtype=np.float64).reshape(len(FIELDS), len(day_codes))
-    return day_codes, values
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

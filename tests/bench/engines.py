@@ -70,7 +70,7 @@ def bench_pandas_ratio(db_path: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from scanctl.engines.indicators import compute_indicators, last_bar_scalars
+    from scanctl.engines.compute import window_indicators
     from scanctl.engines.window import evaluation_window
     from scanctl.store.db import open_db
     from scanctl.store.panel import read_panel
@@ -78,10 +78,8 @@ def bench_pandas_ratio(db_path: Path) -> None:
     db = open_db(db_path)
     day = dt.date.fromisoformat(db.execute("SELECT max(date) FROM bars").fetchone()[0])
     window = evaluation_window(read_panel(db, day, 280), day, 220)
-    args = (window.open, window.high, window.low, window.close, window.volume)
     start = time.perf_counter()
-    ind = compute_indicators(*args)
-    last_bar_scalars(ind, *args)
+    window_indicators(window)
     vectorised = time.perf_counter() - start
 
     def per_ticker(col: int) -> dict[str, float]:

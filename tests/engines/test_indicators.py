@@ -19,15 +19,12 @@ from hypothesis import strategies as st
 
 from scanctl.engines.indicators import (
     Indicators,
-    Scalars,
     atr14,
     compute_indicators,
     dema,
     ema,
-    last_bar_scalars,
     macd,
     obv,
-    round2,
     rsi14_wilder,
     rsi_dema,
     rsi_tema,
@@ -36,6 +33,7 @@ from scanctl.engines.indicators import (
     tema,
     true_range,
 )
+from scanctl.engines.scalars import Scalars, last_bar_scalars, round2
 
 Series = list[float | None]  # None = undefined
 Bar = tuple[float, float, float, float, float]  # o, h, l, c, v

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from scanctl.engines.base import EngineInput
-from scanctl.engines.indicators import Indicators, Scalars
+from scanctl.engines.indicators import Indicators
+from scanctl.engines.scalars import Scalars
 from scanctl.engines.v3 import MidtermParams, PullbackParams, V3Params, route, run_v3
 from scanctl.engines.v3.midterm import percentile_ranks
 from scanctl.engines.window import Window
