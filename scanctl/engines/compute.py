@@ -18,7 +18,7 @@ from scanctl.engines.scalars import Scalars, last_bar_scalars
 from scanctl.engines.window import Window
 
 TAIL_ROWS = 32  # rows of each series kept: the deepest read is v3's touch rule (3 bars)
-CHUNK_TICKERS = 256
+CHUNK_TICKERS = 512
 
 
 def window_indicators(

@@ -24,8 +24,25 @@ def best_of(runs: int, fn: Callable[[], object]) -> float:
     return best
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM), in MB.
+
+    Not ``getrusage().ru_maxrss``: Linux carries a parent's high-water mark into a child across
+    fork and exec, so a small child of a large parent would report the parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def run_command(args: list[str], env: dict | None = None, ok=(0,)) -> tuple[float, float]:
-    """Run ``python -m scanctl ARGS``; returns (wall seconds, peak RSS of that process in MB)."""
+    """Run ``python -m scanctl ARGS``; returns (wall seconds, peak RSS of that process in MB).
+
+    The peak is sampled from ``/proc/PID/status`` (VmHWM, monotonic) every millisecond while
+    the process runs; see `peak_rss_mb` for why the rusage figure cannot be used.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(
@@ -34,14 +51,23 @@ def run_command(args: list[str], env: dict | None = None, ok=(0,)) -> tuple[floa
             stdout=out,
             stderr=err,
         )
-        _, status, usage = os.wait4(child.pid, 0)
+        peak_kb = 0
+        status_path = f"/proc/{child.pid}/status"
+        while child.poll() is None:
+            try:
+                with open(status_path) as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peak_kb = max(peak_kb, int(line.split()[1]))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                pass
+            time.sleep(0.001)
         elapsed = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode not in ok:
             err.seek(0)
             message = err.read().decode(errors="replace")
             raise RuntimeError(f"scanctl {' '.join(args)} exited {child.returncode}: {message}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, peak_kb / 1024
 
 
 def report(name: str, value: float, unit: str, budget: float | None = None) -> None:

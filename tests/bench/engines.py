@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench.common import SHARED_KRX, report
+from tests.bench.common import SHARED_KRX, peak_rss_mb, report
 
 VERSIONS = ("v1", "v2", "v3")
 
@@ -28,8 +28,6 @@ def build_demo_db(path: Path, n_tickers: int = 2700, n_sessions: int = 400) -> N
 
 def child_engines(db_path: str) -> None:
     """Runs in its own process: time from panel in memory to ranked picks, then report RSS."""
-    import resource
-
     from scanctl.config import Config
     from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
@@ -46,7 +44,8 @@ def child_engines(db_path: str) -> None:
         results = {v: run_engine(v, prepared, params) for v in VERSIONS}
         best = min(best, time.perf_counter() - start)
         counts = {v: len(r.picks) for v, r in results.items()}
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        del prepared, results  # each repetition stands alone, as in one scan process
+    rss = peak_rss_mb()
     shape = list(data.panel.close.shape)
     print(json.dumps({"seconds": best, "rss_mb": rss, "picks": counts, "panel": shape}))
 
