@@ -155,6 +155,29 @@ INDEXES = [
     "CREATE INDEX scan_runs_date_version ON scan_runs (date, scanner_version)",
 ]
 
+# Data-provider state (issue: real market data): a circuit breaker per source, opened by a block
+# page or a 403 and kept for 24 h, and a log of sync events such as detected corporate actions.
+SOURCE_STATE = """
+CREATE TABLE source_state (
+    source TEXT PRIMARY KEY,
+    blocked_until TEXT,
+    reason TEXT,
+    updated_at TEXT
+) STRICT
+"""
+
+SYNC_EVENTS = """
+CREATE TABLE sync_events (
+    id INTEGER PRIMARY KEY,
+    date TEXT,
+    code TEXT,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT,
+    created_at TEXT NOT NULL
+) STRICT
+"""
+
 MIGRATIONS: list[list[str]] = [
     # 1: the schema of PRODUCT.md §4.1.
     [
@@ -170,6 +193,8 @@ MIGRATIONS: list[list[str]] = [
         *BAR_BLOCK_TRIGGERS,
         *INDEXES,
     ],
+    # 2: provider state.
+    [SOURCE_STATE, SYNC_EVENTS],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
