@@ -34,13 +34,20 @@ class AppContext:
             self._config = load_config(self.config_path)
         return self._config
 
+    def resolved_db_path(self) -> Path:
+        """The store's path: ``--db``, else SCANCTL_DB, else ``[store] db``, else XDG default."""
+        from scanctl.store.db import default_db_path
+
+        path = self.db_path or self.config.get("store", "db")
+        return Path(path) if path else default_db_path()
+
     def db(self, *, create: bool = True) -> sqlite_utils.Database:
-        """The store: ``--db``, else SCANCTL_DB, else ``[store] db``, else the XDG default."""
+        """The store, opened (and migrated) on first use."""
         if self._db is None:
             from scanctl.store.db import open_db
 
-            path = self.db_path or self.config.get("store", "db")
-            self._db = open_db(path, create=create)
+            explicit = self.db_path or self.config.get("store", "db")
+            self._db = open_db(explicit, create=create)
         return self._db
 
     def close(self) -> None:

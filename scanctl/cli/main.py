@@ -14,7 +14,15 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from scanctl.cli import calendar, config_cmd, data, inspect_cmd, settings
+from scanctl.cli import (
+    calendar,
+    config_cmd,
+    data,
+    history_cmd,
+    inspect_cmd,
+    scan_cmd,
+    settings,
+)
 from scanctl.cli.context import AppContext
 from scanctl.errors import ScanctlError
 
@@ -59,6 +67,10 @@ app.add_typer(data.app, name="data", help="Import, sync and inspect market data.
 app.add_typer(calendar.app, name="calendar", help="KRX sessions, closures and special hours.")
 app.add_typer(settings.app, name="settings", help="Operator settings (scanner_settings).")
 app.add_typer(config_cmd.app, name="config", help="The effective configuration.")
+app.command("scan")(scan_cmd.scan)
+app.command("show")(history_cmd.show)
+app.command("runs")(history_cmd.runs)
+app.command("status")(history_cmd.status)
 app.command("inspect")(inspect_cmd.inspect)
 
 

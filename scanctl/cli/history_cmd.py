@@ -1,0 +1,140 @@
+"""`scanctl show`, `runs` and `status`: what the daily job stored and how it went."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scanctl.cli.context import app_context
+from scanctl.cli.options import JsonOpt, VersionOpt
+from scanctl.cli.output import message, print_csv, print_json, print_pairs, print_table
+
+
+def _versions(value: str | None) -> tuple[str, ...] | None:
+    from scanctl.store.settings import parse_versions
+
+    if not value or value.strip().lower() == "all":
+        return None
+    return parse_versions(value)
+
+
+def show(
+    ctx: typer.Context,
+    date: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD, YYYYMMDD or 'latest'.")
+    ] = None,
+    version: VersionOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Rows per version.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")] = False,
+) -> None:
+    """Stored picks of a date (default: the latest), per version, by rank.
+
+    Example: scanctl show --version v3 --limit 5
+    """
+    from scanctl.errors import BadInput
+    from scanctl.scan.history import SHOW_COLUMNS, parse_show_date, stored_picks
+
+    if as_json and as_csv:
+        raise BadInput("use just one of --json or --csv")
+    shown, rows = stored_picks(
+        app_context(ctx).db(), parse_show_date(date), _versions(version), limit
+    )
+    if as_json:
+        print_json({"date": shown, "picks": rows})
+        return
+    columns = [c for c in SHOW_COLUMNS if c != "flags"]
+    if as_csv:
+        print_csv(columns, [[row[c] for c in columns] for row in rows])
+        return
+    if not rows:
+        message(f"no stored picks{' for ' + shown if shown else ''}; run `scanctl scan`")
+        return
+    table = [
+        [
+            row["scanner_version"],
+            row["rank"] or "-",
+            row["code"],
+            row["name"],
+            row["market"] or "-",
+            "-" if row["score"] is None else f"{row['score']:.2f}",
+            row["score_label"],
+            row["strategy"] or "-",
+            row["close_price"] if row["close_price"] is not None else "-",
+            "-" if row["change_rate"] is None else f"{row['change_rate']:+.2f}%",
+        ]
+        for row in rows
+    ]
+    print_table(
+        ["version", "rank", "code", "name", "market", "score", "label", "strategy", "close", "chg"],
+        table,
+        title=f"Picks of {shown}",
+    )
+
+
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 20,
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run history: per version start, duration, status, universe and matched counts, error.
+
+    Example: scanctl runs --limit 10 --json
+    """
+    from scanctl.scan.history import run_history
+
+    rows = run_history(app_context(ctx).db(), limit, _versions(version))
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ["date", "version", "trigger", "started", "time", "status", "universe", "matched", "error"],
+        [
+            [
+                r["date"],
+                r["scanner_version"],
+                r["trigger"],
+                r["started_at"],
+                "-" if r["duration_s"] is None else f"{r['duration_s']:.2f}s",
+                r["status"],
+                r["universe_count"] if r["universe_count"] is not None else "-",
+                r["matched_count"] if r["matched_count"] is not None else "-",
+                r["error"] or "",
+            ]
+            for r in rows
+        ],
+        title="Runs",
+    )
+
+
+def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Health: the latest run per scheduled version, data freshness, the outbox; exit 1 if not.
+
+    Example: scanctl status --json || alert "scanctl unhealthy"
+    """
+    from scanctl.market.calendar import KrxCalendar
+    from scanctl.scan.history import health
+
+    db = app_context(ctx).db()
+    report = health(db, KrxCalendar.from_db(db))
+    if as_json:
+        print_json(report.to_json())
+    else:
+        pairs = [("healthy", report.healthy)]
+        for version, last in report.versions.items():
+            text = "never run"
+            if last:
+                text = f"{last['status']} on {last['date']} ({last['matched_count']} matched)"
+            rate = report.success_rate_30d.get(version)
+            if rate is not None:
+                text += f", {rate:.0%} ok over 30 days"
+            pairs.append((version, text))
+        data = report.data
+        pairs.append(("data", f"last {data['last_date']}, expected {data['expected_date']}"))
+        outbox = ", ".join(f"{k} {v}" for k, v in sorted(report.notifications.items())) or "empty"
+        pairs.append(("notifications", outbox))
+        pairs += [("problem", problem) for problem in report.problems]
+        print_pairs(pairs, title="scanctl status")
+    raise typer.Exit(0 if report.healthy else 1)

@@ -1,0 +1,93 @@
+"""`scanctl scan`: the daily job cron runs at 15:42 KST (PRODUCT.md §5)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from scanctl.cli.context import app_context
+from scanctl.cli.options import DateOpt, JsonOpt, VersionOpt
+from scanctl.cli.output import message, print_json, print_table, stdout_is_tty
+
+
+def scan(
+    ctx: typer.Context,
+    version: VersionOpt = None,
+    date: DateOpt = None,
+    kospi_limit: Annotated[
+        int | None, typer.Option("--kospi-limit", min=0, help="Top-N KOSPI by value (0 = all).")
+    ] = None,
+    kosdaq_limit: Annotated[
+        int | None, typer.Option("--kosdaq-limit", min=0, help="Top-N KOSDAQ by value (0 = all).")
+    ] = None,
+    sync: Annotated[bool, typer.Option("--sync", help="Fetch the date's bars first.")] = False,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Compute and print only.")] = False,
+    no_notify: Annotated[bool, typer.Option("--no-notify", help="Send no message.")] = False,
+    renotify: Annotated[
+        bool, typer.Option("--renotify", help="Send the daily message again even if sent.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Scan today even before the close + margin.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the engines for a date, store the picks, send the one daily notification.
+
+    Example: scanctl scan --version all
+    """
+    from scanctl.market.dates import parse_date
+    from scanctl.scan.lock import lock_path_for
+    from scanctl.scan.run import ScanRequest, run_scan
+
+    context = app_context(ctx)
+    request = ScanRequest(
+        date=parse_date(date, "date") if date else None,
+        versions=version,
+        kospi_limit=kospi_limit,
+        kosdaq_limit=kosdaq_limit,
+        sync=sync,
+        save=not no_save,
+        notify=not (no_notify or no_save),
+        renotify=renotify,
+        force=force,
+        trigger="manual" if sys.stdin.isatty() else "cron",
+    )
+    db = context.db()
+    lock = lock_path_for(context.resolved_db_path())
+    if stdout_is_tty() and not as_json:
+        from rich.console import Console
+
+        status = Console(stderr=True).status("scanning …")
+        with status:
+            outcome = run_scan(
+                db, lock, context.config, request, lambda step: status.update(f"scan: {step} …")
+            )
+    else:
+        outcome = run_scan(db, lock, context.config, request)
+    if as_json:
+        print_json(outcome.to_json())
+    else:
+        message(outcome.message)
+        if not no_save or outcome.versions:
+            _print_summary(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _print_summary(outcome) -> None:
+    rows = []
+    for version, result in outcome.versions.items():
+        top = ", ".join(f"{p['name']}({p['ticker']})" for p in result.picks[:3])
+        rows.append(
+            [
+                version,
+                result.status,
+                result.universe_count,
+                result.matched_count,
+                f"{result.duration_s:.2f}s" if result.duration_s is not None else "-",
+                top or ("-" if result.status == "ok" else (result.error or "").split("\n")[0]),
+            ]
+        )
+    if rows:
+        print_table(["version", "status", "universe", "matched", "time", "top picks"], rows)

@@ -1,0 +1,88 @@
+"""The checks before a scan computes anything (PRODUCT.md §5 steps 2–4).
+
+Each returns a verdict or raises: a future date is bad input (exit 2); a non-session is an
+expected skip (exit 0); today before the close plus the margin, or missing bars, is "data not
+ready" (exit 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from scanctl.errors import BadInput, DataNotReady
+from scanctl.market.calendar import KrxCalendar
+
+
+@dataclass(frozen=True)
+class SessionVerdict:
+    """Whether ``date`` is a session; when not, why (for the `skipped` line)."""
+
+    date: dt.date
+    is_session: bool
+    reason: str | None
+
+
+def check_session(
+    calendar: KrxCalendar, day: dt.date, now: dt.datetime, margin_minutes: int, force: bool
+) -> SessionVerdict:
+    """Calendar gate and close guard.
+
+    Raises
+    ------
+    BadInput
+        ``day`` is after today (Asia/Seoul).
+    DataNotReady
+        ``day`` is today and the session has not closed plus the margin (unless ``force``).
+    """
+    today = now.date()
+    if day > today:
+        raise BadInput(f"--date {day.isoformat()} is in the future (today is {today.isoformat()})")
+    info = calendar.check(day)
+    if not info.is_session:
+        return SessionVerdict(day, False, info.reason or "not a session")
+    if day == today and not force and info.close is not None:
+        ready_at = info.close + dt.timedelta(minutes=margin_minutes)
+        if now < ready_at:
+            raise DataNotReady(
+                f"the {day.isoformat()} session closes at {info.close:%H:%M} KST; scanning is "
+                f"allowed from {ready_at:%H:%M} KST (now {now:%H:%M}); pass --force to scan anyway"
+            )
+    return SessionVerdict(day, True, None)
+
+
+@dataclass(frozen=True)
+class DataVerdict:
+    """Bars on the scan date against the previous stored session (PRODUCT.md §5 step 4)."""
+
+    bars_on_date: int
+    previous_date: str | None
+    bars_on_previous: int
+    ratio: float
+
+
+def check_data(db: sqlite_utils.Database, day: dt.date, threshold: float) -> DataVerdict:
+    """Bars dated ``day`` for at least ``threshold`` of the tickers that had bars on the previous
+    stored date.
+
+    Raises
+    ------
+    DataNotReady
+        With the counts and the command that fetches the bars.
+    """
+    iso = day.isoformat()
+    count_on = "SELECT count(*) FROM bars WHERE date = ? AND volume > 0"
+    on_date = db.execute(count_on, [iso]).fetchone()[0]
+    previous = db.execute("SELECT max(date) FROM bars WHERE date < ?", [iso]).fetchone()[0]
+    on_previous = db.execute(count_on, [previous]).fetchone()[0] if previous else 0
+    ratio = on_date / on_previous if on_previous else (1.0 if on_date else 0.0)
+    verdict = DataVerdict(on_date, previous, on_previous, ratio)
+    if on_date == 0 or ratio < threshold:
+        basis = f" of the {on_previous:,} on {previous}" if previous else ""
+        raise DataNotReady(
+            f"bars for {iso}: {on_date:,}{basis} ({ratio:.1%} < {threshold:.0%}); nothing "
+            f"scanned; run `scanctl data sync --date {iso}` (or scan --sync)"
+        )
+    return verdict

@@ -1,0 +1,50 @@
+"""The run lock: an exclusive `flock` on a file next to the store.
+
+The kernel releases a `flock` when its process ends, however it ends (even `kill -9`), so a
+crashed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from scanctl.errors import BadInput, LockBusy
+
+
+def lock_path_for(db_path: Path) -> Path:
+    """``scanctl.db`` → ``scanctl.db.lock`` in the same folder."""
+    return db_path.with_name(db_path.name + ".lock")
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[Path]:
+    """Hold the exclusive run lock at ``path`` for the duration of the block.
+
+    Raises
+    ------
+    LockBusy
+        Another process holds it (exit 75).
+    BadInput
+        The lock file cannot be created (a read-only folder, for example).
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise BadInput(f"cannot create the lock file {str(path)!r}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise LockBusy(
+                f"another scanctl run holds {str(path)!r} (pid {holder}); try again when it ends"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

@@ -1,0 +1,297 @@
+"""The daily job (PRODUCT.md §5): `run_scan` performs the steps in this order.
+
+1. Take the run lock next to the store (`lock.run_lock`; busy → exit 75).
+2. Resolve the date (default today, Asia/Seoul) and the versions (`resolve_versions`).
+3. Calendar gate and close guard (`gates.check_session`): non-session → exit 0 `skipped`.
+4. Optional sync, then the data gate (`gates.check_data`) → exit 3 when bars are missing.
+5. Load the panel once, prepare the inputs once (`prepare`), run each version in isolation:
+   an exception in one version is recorded and the next one still runs.
+6. Write every version's rows, its `scan_runs` row and the notification outbox in one
+   transaction (`persist`); unchanged reruns leave the stored rows as they were.
+7. Deliver the one notification, ping the healthcheck, and return the outcome whose exit code
+   follows PRODUCT.md §3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from scanctl.config import Config
+from scanctl.engines.base import plain
+from scanctl.errors import DataNotReady
+from scanctl.logs import get_logger
+from scanctl.market.calendar import KrxCalendar
+from scanctl.market.dates import now_kst, today_kst
+from scanctl.scan import gates
+from scanctl.scan.lock import run_lock
+from scanctl.scan.options import ScanOptions
+from scanctl.scan.persist import RunRow, insert_run, rank_rows, replace_ranks
+from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
+from scanctl.store.db import write_transaction
+from scanctl.store.settings import get_setting, parse_versions
+
+log = get_logger("scan")
+TEST_HOOK_ENV = "SCANCTL_TEST_HOOK"  # test-only fault injection: fail:v2, pause_in_write:SECONDS
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """The options of `scanctl scan` (PRODUCT.md §3)."""
+
+    date: dt.date | None = None
+    versions: str | None = None
+    kospi_limit: int | None = None
+    kosdaq_limit: int | None = None
+    sync: bool = False
+    save: bool = True
+    notify: bool = True
+    renotify: bool = False
+    force: bool = False
+    trigger: str = "manual"
+
+
+@dataclass
+class VersionOutcome:
+    """One version's result within a run."""
+
+    version: str
+    status: str
+    run_id: str
+    started_at: dt.datetime
+    universe_count: int | None = None
+    matched_count: int | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    picks: tuple[dict[str, Any], ...] = ()
+    rows_written: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "universe_count": self.universe_count,
+            "matched_count": self.matched_count,
+            "duration_s": None if self.duration_s is None else round(self.duration_s, 3),
+            "error": self.error,
+        }
+
+
+@dataclass
+class ScanOutcome:
+    """What a run did; `to_json` is the `scan --json` document."""
+
+    date: dt.date | None
+    status: str
+    exit_code: int
+    message: str
+    market_condition: dict[str, Any] | None = None
+    versions: dict[str, VersionOutcome] = field(default_factory=dict)
+    notification: dict[str, Any] = field(default_factory=lambda: {"status": "none"})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat() if self.date else None,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "market_condition": self.market_condition,
+            "versions": {v: outcome.to_json() for v, outcome in self.versions.items()},
+            "notification": self.notification,
+        }
+
+
+def resolve_versions(db: sqlite_utils.Database, text: str | None) -> tuple[str, ...]:
+    """No --version → `active_engine`; `all` → `scan_all_versions`; else a comma list."""
+    if not text:
+        return parse_versions(get_setting(db, "active_engine"))
+    versions = parse_versions(text, allow_all=True)
+    if versions == ("all",):
+        return parse_versions(get_setting(db, "scan_all_versions"))
+    return versions
+
+
+def run_scan(
+    db: sqlite_utils.Database,
+    lock_path: Path,
+    config: Config,
+    request: ScanRequest,
+    progress: Progress | None = None,
+) -> ScanOutcome:
+    """Run the daily job; see the module docstring for the steps.
+
+    Raises
+    ------
+    LockBusy, BadInput, ConfigError
+        Before anything is computed (exit 75 / 2).
+    """
+    with run_lock(lock_path):
+        return _run_locked(db, config, request, progress or (lambda _: None))
+
+
+def _run_locked(
+    db: sqlite_utils.Database, config: Config, request: ScanRequest, progress: Progress
+) -> ScanOutcome:
+    options = ScanOptions.from_mapping(config.section("scan"))
+    params = EngineParams.from_config(config).with_limits(request.kospi_limit, request.kosdaq_limit)
+    day = request.date or today_kst()
+    versions = resolve_versions(db, request.versions)
+    calendar = KrxCalendar.from_db(db)
+    verdict = gates.check_session(
+        calendar, day, now_kst(), options.close_margin_minutes, request.force
+    )
+    if not verdict.is_session:
+        message = f"skipped: {day.isoformat()} is not a KRX session ({verdict.reason})"
+        log.info(message, extra={"fields": {"date": day.isoformat()}})
+        return ScanOutcome(date=day, status="skipped", exit_code=0, message=message)
+    try:
+        if request.sync:
+            progress("sync")
+            from scanctl.providers.sync import sync_for_scan
+
+            sync_for_scan(db, config, day)
+        gates.check_data(db, day, options.data_gate_threshold)
+    except DataNotReady as exc:
+        return ScanOutcome(date=day, status="data_not_ready", exit_code=3, message=str(exc))
+
+    progress("load")
+    lookback = max(params.lookback(version) for version in versions)
+    data = load_market_data(db, day, lookback, params.market)
+    progress("prepare")
+    prepared = prepare_inputs(data, day, params, versions)
+    condition = prepared.condition.to_record()
+    outcomes = {}
+    for version in versions:
+        progress(version)
+        outcomes[version] = _run_version(version, prepared, params)
+    anchor_source = _bar_source(db, day)
+    if request.save:
+        _save(db, day, request, outcomes, condition, params, anchor_source)
+    return _finish(day, outcomes, condition, request)
+
+
+def _run_version(version: str, prepared, params: EngineParams) -> VersionOutcome:
+    """Run one engine; any exception is this version's failure, never the run's."""
+    run_id = f"{prepared.date.isoformat()}-{version}-{uuid.uuid4().hex[:12]}"
+    started_at = now_kst()
+    started = time.perf_counter()
+    try:
+        if os.environ.get(TEST_HOOK_ENV) == f"fail:{version}":
+            raise RuntimeError(f"injected failure in {version} ({TEST_HOOK_ENV})")
+        result = run_engine(version, prepared, params)
+    except Exception as exc:  # broad-except: PRODUCT.md §5 isolates each version
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        log.error(f"{version} failed: {detail}", extra={"fields": {"version": version}})
+        return VersionOutcome(
+            version=version,
+            status="failed",
+            run_id=run_id,
+            started_at=started_at,
+            duration_s=time.perf_counter() - started,
+            error=f"{detail}\n{traceback.format_exc()}",
+        )
+    return VersionOutcome(
+        version=version,
+        status="ok",
+        run_id=run_id,
+        started_at=started_at,
+        universe_count=int(result.run_record["counts"]["universe_count"]),
+        matched_count=result.matched_count,
+        duration_s=time.perf_counter() - started,
+        picks=result.picks,
+    )
+
+
+def _save(
+    db: sqlite_utils.Database,
+    day: dt.date,
+    request: ScanRequest,
+    outcomes: dict[str, VersionOutcome],
+    condition: dict[str, Any],
+    params: EngineParams,
+    anchor_source: str,
+) -> None:
+    """Every version's rows and run rows (and the outbox) in one transaction."""
+    stamp = now_kst().isoformat(timespec="seconds")
+    with write_transaction(db):
+        for version, outcome in outcomes.items():
+            if outcome.status == "ok":
+                rows = rank_rows(day, version, outcome.picks, anchor_source)
+                outcome.rows_written = replace_ranks(db, day, version, rows, outcome.run_id, stamp)
+            insert_run(
+                db,
+                RunRow(
+                    run_id=outcome.run_id,
+                    date=day.isoformat(),
+                    scanner_version=version,
+                    trigger=request.trigger,
+                    started_at=outcome.started_at.isoformat(timespec="milliseconds"),
+                    finished_at=(
+                        outcome.started_at + dt.timedelta(seconds=outcome.duration_s or 0)
+                    ).isoformat(timespec="milliseconds"),
+                    duration_s=outcome.duration_s,
+                    status=outcome.status,
+                    universe_count=outcome.universe_count,
+                    matched_count=outcome.matched_count,
+                    error=outcome.error,
+                    market_condition=condition,
+                    params=plain(_params_record(params, version)),
+                ),
+            )
+        pause = os.environ.get(TEST_HOOK_ENV, "")
+        if pause.startswith("pause_in_write:"):
+            time.sleep(float(pause.split(":", 1)[1]))
+
+
+def _params_record(params: EngineParams, version: str) -> dict[str, Any]:
+    return {
+        "universe": params.universe.to_record(),
+        "market": params.market.to_record(),
+        version: getattr(params, version).to_record(),
+    }
+
+
+def _bar_source(db: sqlite_utils.Database, day: dt.date) -> str:
+    """Where the scan date's bars came from (the anchor of every pick)."""
+    row = db.execute(
+        "SELECT source FROM bars WHERE date = ? GROUP BY source ORDER BY count(*) DESC LIMIT 1",
+        [day.isoformat()],
+    ).fetchone()
+    return row[0] if row and row[0] else "bars"
+
+
+def _finish(
+    day: dt.date,
+    outcomes: dict[str, VersionOutcome],
+    condition: dict[str, Any],
+    request: ScanRequest,
+) -> ScanOutcome:
+    failed = [v for v, o in outcomes.items() if o.status == "failed"]
+    if len(failed) == len(outcomes):
+        status, code = "failed", 6
+    elif failed:
+        status, code = "partial", 4
+    else:
+        status, code = "ok", 0
+    counts = ", ".join(
+        f"{v} {o.matched_count}" if o.status == "ok" else f"{v} failed" for v, o in outcomes.items()
+    )
+    saved = "" if request.save else " (not saved: --no-save)"
+    message = f"{status}: {day.isoformat()} {counts}{saved}"
+    return ScanOutcome(
+        date=day,
+        status=status,
+        exit_code=code,
+        message=message,
+        market_condition=condition,
+        versions=outcomes,
+    )
