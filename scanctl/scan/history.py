@@ -1,4 +1,4 @@
-"""The read side of the daily job: stored picks (`show`), run history (`runs`), health (`status`)."""
+"""The read side of the daily job: stored picks (`show`), run history (`runs`), `status`."""
 
 from __future__ import annotations
 

@@ -188,7 +188,7 @@ def _run_version(version: str, prepared, params: EngineParams) -> VersionOutcome
         if os.environ.get(TEST_HOOK_ENV) == f"fail:{version}":
             raise RuntimeError(f"injected failure in {version} ({TEST_HOOK_ENV})")
         result = run_engine(version, prepared, params)
-    except Exception as exc:  # broad-except: PRODUCT.md §5 isolates each version
+    except Exception as exc:  # noqa: BLE001  # broad-except: PRODUCT.md §5 isolates each version
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.error(f"{version} failed: {detail}", extra={"fields": {"version": version}})
         return VersionOutcome(
