@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from scanctl.cli import (
+    backfill_cmd,
     calendar,
     config_cmd,
     data,
@@ -72,6 +73,7 @@ app.command("show")(history_cmd.show)
 app.command("runs")(history_cmd.runs)
 app.command("status")(history_cmd.status)
 app.command("inspect")(inspect_cmd.inspect)
+app.command("backfill")(backfill_cmd.backfill)
 
 
 @app.callback()

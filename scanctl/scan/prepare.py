@@ -93,16 +93,34 @@ class MarketData:
     master: TickerMaster
     indexes: dict[str, IndexSeries]
 
+    def until(self, day: dt.date, lookback: int) -> MarketData:
+        """The view a scan of ``day`` reads: exactly what `load_market_data(db, day, lookback)`
+        returns, cut from data loaded once for a range of dates (backfill)."""
+        return MarketData(
+            panel=self.panel.until(day, lookback + PANEL_MARGIN),
+            master=self.master,
+            indexes={
+                code: series.until(day, INDEX_SESSIONS) for code, series in self.indexes.items()
+            },
+        )
+
 
 def load_market_data(
-    db: sqlite_utils.Database, day: dt.date, lookback: int, market: MarketParams
+    db: sqlite_utils.Database,
+    day: dt.date,
+    lookback: int,
+    market: MarketParams,
+    extra_sessions: int = 0,
 ) -> MarketData:
-    """Read the panel (lookback + margin dates ≤ day), the master and the index series once."""
-    panel = read_panel(db, day, lookback + PANEL_MARGIN)
+    """Read the panel (lookback + margin dates ≤ day), the master and the index series once.
+
+    ``extra_sessions`` reads that many more dates, for `MarketData.until` views of earlier days.
+    """
+    panel = read_panel(db, day, lookback + PANEL_MARGIN + extra_sessions)
     codes = (market.kospi_index, market.kosdaq_index, market.us_spy, market.us_qqq, market.us_vix)
     indexes = {}
     for code in dict.fromkeys(codes):
-        series = read_index_series(db, code, day, INDEX_SESSIONS)
+        series = read_index_series(db, code, day, INDEX_SESSIONS + extra_sessions)
         if len(series.dates):
             indexes[code] = series
     return MarketData(panel=panel, master=read_ticker_master(db, panel.codes), indexes=indexes)

@@ -36,7 +36,13 @@ from scanctl.scan import gates
 from scanctl.scan.lock import run_lock
 from scanctl.scan.options import ScanOptions
 from scanctl.scan.persist import RunRow, insert_run, rank_rows, replace_ranks
-from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
+from scanctl.scan.prepare import (
+    EngineParams,
+    MarketData,
+    load_market_data,
+    prepare_inputs,
+    run_engine,
+)
 from scanctl.store.db import write_transaction
 from scanctl.store.settings import get_setting, parse_versions
 
@@ -164,19 +170,33 @@ def _run_locked(
         return ScanOutcome(date=day, status="data_not_ready", exit_code=3, message=str(exc))
 
     progress("load")
-    lookback = max(params.lookback(version) for version in versions)
-    data = load_market_data(db, day, lookback, params.market)
+    data = load_market_data(db, day, max_lookback(params, versions), params.market)
+    condition, outcomes = scan_session(data, day, params, versions, progress)
+    if request.save:
+        save_session(db, day, request.trigger, outcomes, condition, params)
+    return _finish(day, outcomes, condition, request)
+
+
+def max_lookback(params: EngineParams, versions: tuple[str, ...]) -> int:
+    return max(params.lookback(version) for version in versions)
+
+
+def scan_session(
+    data: MarketData,
+    day: dt.date,
+    params: EngineParams,
+    versions: tuple[str, ...],
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], dict[str, VersionOutcome]]:
+    """Steps 5 of one date: inputs prepared once, then each version in isolation."""
+    progress = progress or (lambda _: None)
     progress("prepare")
     prepared = prepare_inputs(data, day, params, versions)
-    condition = prepared.condition.to_record()
     outcomes = {}
     for version in versions:
         progress(version)
         outcomes[version] = _run_version(version, prepared, params)
-    anchor_source = _bar_source(db, day)
-    if request.save:
-        _save(db, day, request, outcomes, condition, params, anchor_source)
-    return _finish(day, outcomes, condition, request)
+    return prepared.condition.to_record(), outcomes
 
 
 def _run_version(version: str, prepared, params: EngineParams) -> VersionOutcome:
@@ -211,17 +231,17 @@ def _run_version(version: str, prepared, params: EngineParams) -> VersionOutcome
     )
 
 
-def _save(
+def save_session(
     db: sqlite_utils.Database,
     day: dt.date,
-    request: ScanRequest,
+    trigger: str,
     outcomes: dict[str, VersionOutcome],
     condition: dict[str, Any],
     params: EngineParams,
-    anchor_source: str,
 ) -> None:
-    """Every version's rows and run rows (and the outbox) in one transaction."""
+    """Every version's rows and run rows (and the outbox) of one date in one transaction."""
     stamp = now_kst().isoformat(timespec="seconds")
+    anchor_source = _bar_source(db, day)
     with write_transaction(db):
         for version, outcome in outcomes.items():
             if outcome.status == "ok":
@@ -233,7 +253,7 @@ def _save(
                     run_id=outcome.run_id,
                     date=day.isoformat(),
                     scanner_version=version,
-                    trigger=request.trigger,
+                    trigger=trigger,
                     started_at=outcome.started_at.isoformat(timespec="milliseconds"),
                     finished_at=(
                         outcome.started_at + dt.timedelta(seconds=outcome.duration_s or 0)

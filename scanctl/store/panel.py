@@ -59,6 +59,17 @@ class Panel:
         row = int(np.searchsorted(self.dates, target))
         return row if row < len(self.dates) and self.dates[row] == target else None
 
+    def until(self, day: dt.date, count: int) -> Panel:
+        """A view of the last ``count`` dates ≤ ``day`` (what `read_panel(db, day, count)` reads,
+        for the codes of this panel)."""
+        end = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))
+        rows = slice(max(0, end - count), end)
+        return Panel(
+            dates=self.dates[rows],
+            codes=self.codes,
+            **{name: getattr(self, name)[rows] for name in FIELDS},
+        )
+
     def code_index(self, code: str) -> int | None:
         """Column of ``code``, or None when the panel has no bar of it."""
         col = int(np.searchsorted(self.codes, code))

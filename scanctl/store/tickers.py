@@ -82,6 +82,20 @@ class IndexSeries:
     close: np.ndarray
 
 
+    def until(self, day: dt.date, count: int) -> IndexSeries:
+        """A view of the last ``count`` bars dated ≤ ``day``."""
+        end = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))
+        rows = slice(max(0, end - count), end)
+        return IndexSeries(
+            code=self.code,
+            dates=self.dates[rows],
+            open=self.open[rows],
+            high=self.high[rows],
+            low=self.low[rows],
+            close=self.close[rows],
+        )
+
+
 def read_index_series(
     db: sqlite_utils.Database, index_code: str, end: dt.date, sessions: int
 ) -> IndexSeries:

@@ -1,0 +1,64 @@
+"""`scanctl backfill`: rescan past sessions from stored data (no notifications)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scanctl.cli.context import app_context
+from scanctl.cli.options import JsonOpt, VersionOpt
+from scanctl.cli.output import message, print_json, print_table, stdout_is_tty
+
+
+def backfill(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="First date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last date (YYYY-MM-DD).")],
+    version: VersionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rescan every session in a range from stored bars; each (date, version) is replaced.
+
+    Example: scanctl backfill --from 2025-09-01 --to 2025-11-28 --version all
+    """
+    from scanctl.market.dates import parse_date
+    from scanctl.scan.backfill import run_backfill
+    from scanctl.scan.lock import lock_path_for
+
+    context = app_context(ctx)
+    args = (
+        context.db(),
+        lock_path_for(context.resolved_db_path()),
+        context.config,
+        parse_date(start, "from"),
+        parse_date(end, "to"),
+        version,
+    )
+    if stdout_is_tty() and not as_json:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("backfill", total=None)
+
+            def advance(done: int, total: int, day) -> None:
+                bar.update(task, completed=done - 1, total=total, description=f"backfill {day}")
+
+            outcome = run_backfill(*args, progress=advance)
+    else:
+        outcome = run_backfill(*args)
+    if as_json:
+        print_json(outcome.to_json())
+        raise typer.Exit(outcome.exit_code)
+    rows = [
+        [day, *(f"{r['status']} {r['matched_count'] or 0}" for r in results.values())]
+        for day, results in outcome.scanned.items()
+    ]
+    print_table(["date", *outcome.versions], rows, title="Backfill")
+    for day, why in outcome.skipped.items():
+        message(f"skipped {day}: {why}")
+    message(
+        f"backfill {outcome.start} … {outcome.end}: {len(outcome.scanned)} sessions scanned, "
+        f"{len(outcome.skipped)} skipped, {outcome.failures} version failures"
+    )
+    raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,118 @@
+"""`scanctl backfill`: rescan past sessions from stored data, with no notifications.
+
+The bars of the whole range are read once; each session is then scanned on a view of that
+panel that is exactly what `scan --date D` would read, so the stored rows are identical to a
+per-date scan (tested). Indicators cannot be shared between dates: every date's window starts
+at a different bar and the EMAs are seeded there (ENGINES.md §0.4), so they are computed per
+date, from memory. Each date is written in its own transaction (trigger `backfill`): an
+interrupted backfill leaves whole dates behind, and a rerun replaces each (date, version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from scanctl.config import Config
+from scanctl.errors import BadInput, DataNotReady
+from scanctl.market.calendar import KrxCalendar
+from scanctl.scan.gates import check_data
+from scanctl.scan.lock import run_lock
+from scanctl.scan.options import ScanOptions
+from scanctl.scan.prepare import EngineParams, load_market_data
+from scanctl.scan.run import max_lookback, resolve_versions, save_session, scan_session
+from scanctl.store.panel import stored_dates
+
+Progress = Callable[[int, int, dt.date], None]
+
+
+@dataclass
+class BackfillOutcome:
+    """Per date: the versions' statuses and matched counts, or why the date was skipped."""
+
+    start: dt.date
+    end: dt.date
+    versions: tuple[str, ...]
+    scanned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> int:
+        return sum(
+            1 for day in self.scanned.values() for v in day.values() if v["status"] != "ok"
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every version of every scanned date succeeded, else 4 (6 if all failed)."""
+        total = sum(len(day) for day in self.scanned.values())
+        if self.failures and self.failures == total:
+            return 6
+        return 4 if self.failures else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "versions": list(self.versions),
+            "scanned": self.scanned,
+            "skipped": self.skipped,
+            "exit_code": self.exit_code,
+        }
+
+
+def run_backfill(
+    db: sqlite_utils.Database,
+    lock_path: Path,
+    config: Config,
+    start: dt.date,
+    end: dt.date,
+    versions_text: str | None,
+    progress: Progress | None = None,
+) -> BackfillOutcome:
+    """Rescan every session in [start, end] that has stored bars.
+
+    Raises
+    ------
+    BadInput
+        ``start`` after ``end``, or no session in the range.
+    LockBusy
+        A scan or another backfill holds the run lock.
+    """
+    if start > end:
+        raise BadInput(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+    with run_lock(lock_path):
+        versions = resolve_versions(db, versions_text)
+        params = EngineParams.from_config(config)
+        sessions = KrxCalendar.from_db(db).sessions_in_range(start, end)
+        if not sessions:
+            raise BadInput(f"no KRX session between {start.isoformat()} and {end.isoformat()}")
+        outcome = BackfillOutcome(start, end, versions)
+        threshold = ScanOptions.from_mapping(config.section("scan")).data_gate_threshold
+        todo = []
+        for day in sessions:
+            try:
+                check_data(db, day, threshold)  # the gate `scan --date D` applies
+                todo.append(day)
+            except DataNotReady as exc:
+                outcome.skipped[day.isoformat()] = str(exc)
+        if not todo:
+            return outcome
+        lookback = max_lookback(params, versions)
+        extra = len(stored_dates(db, todo[-1], len(sessions) + 1))
+        data = load_market_data(db, todo[-1], lookback, params.market, extra_sessions=extra)
+        for number, day in enumerate(todo, start=1):
+            if progress:
+                progress(number, len(todo), day)
+            condition, results = scan_session(data.until(day, lookback), day, params, versions)
+            save_session(db, day, "backfill", results, condition, params)
+            outcome.scanned[day.isoformat()] = {
+                version: {"status": r.status, "matched_count": r.matched_count}
+                for version, r in results.items()
+            }
+        return outcome
