@@ -1,10 +1,16 @@
-"""Log lines on stderr: ``key=value`` text by default, one JSON object a line with --log-json."""
+"""Log lines on stderr: ``key=value`` text by default, one JSON object a line with --log-json.
+
+Time stamps are Asia/Seoul, like every date scanctl shows.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
+
+from scanctl.market.dates import KST
 
 LOGGER = "scanctl"
 
@@ -16,7 +22,7 @@ class _Formatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
-        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+        stamp = dt.datetime.fromtimestamp(record.created, KST).isoformat(timespec="seconds")
         if self.as_json:
             body = {"ts": stamp, "level": record.levelname.lower(), "msg": record.getMessage()}
             return json.dumps({**body, **fields}, ensure_ascii=False, default=str)

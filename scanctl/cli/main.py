@@ -21,6 +21,7 @@ from scanctl.cli import (
     data,
     history_cmd,
     inspect_cmd,
+    notify_cmd,
     scan_cmd,
     settings,
 )
@@ -68,6 +69,7 @@ app.add_typer(data.app, name="data", help="Import, sync and inspect market data.
 app.add_typer(calendar.app, name="calendar", help="KRX sessions, closures and special hours.")
 app.add_typer(settings.app, name="settings", help="Operator settings (scanner_settings).")
 app.add_typer(config_cmd.app, name="config", help="The effective configuration.")
+app.add_typer(notify_cmd.app, name="notify", help="Test, retry and inspect notifications.")
 app.command("scan")(scan_cmd.scan)
 app.command("show")(history_cmd.show)
 app.command("runs")(history_cmd.runs)

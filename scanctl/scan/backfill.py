@@ -43,9 +43,7 @@ class BackfillOutcome:
 
     @property
     def failures(self) -> int:
-        return sum(
-            1 for day in self.scanned.values() for v in day.values() if v["status"] != "ok"
-        )
+        return sum(1 for day in self.scanned.values() for v in day.values() if v["status"] != "ok")
 
     @property
     def exit_code(self) -> int:

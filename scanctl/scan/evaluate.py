@@ -1,5 +1,8 @@
 """`scanctl evaluate`: the forward outcome of every stored pick, summarised per version/strategy.
 
+Over 400 lines (STYLE R20): reading, the vectorised outcomes and the summaries are one data flow
+whose intermediate arrays stay private to it; the plot lives in `scanctl.scan.evaluate_plot`.
+
 Algorithm (`evaluate_picks`):
 
 1. `_read_picks` — the `scan_rank` rows in the date range (``NORESULT`` placeholders and rows
@@ -7,13 +10,15 @@ Algorithm (`evaluate_picks`):
 2. `_span_dates` + `read_panel` — one wide panel from the first pick date through the W-th
    stored date after the last pick date, W = max(horizon, longest holding period): every bar
    needed, read once.
-3. `_forward_windows` — for each pick, the high/low/close of its ticker on the W stored dates
-   after the pick date, gathered as ``(picks, W)`` arrays.
-4. `_outcomes` — N-session return, target/stop race, maximum adverse excursion (vectorised).
-5. `_universe_returns` — the equal-weighted universe return of every N-session window.
-6. `_summarise` — per version, per (version, strategy) and per (version, pick date).
+3. `_outcomes` — `_locate` finds each pick's panel row and column, `_gather` takes the high,
+   low and close of its ticker on the W stored dates after the pick date as ``(picks, W)``
+   arrays; then the N-session return, the target/stop race and the maximum adverse excursion,
+   vectorised over picks.
+4. `_universe_returns` — the equal-weighted universe return of every N-session window.
+5. `_pick_records`, `_summarise`, `_by_date` — plain records, then per version, per (version,
+   strategy) and per (version, pick date).
 
-Choices (documented in the command's help and PRODUCT.md):
+Choices (the command's help repeats the first and the open / same-bar rules):
 
 * **Sessions are the stored trading dates** (dates with at least one stored bar), not the
   ticker's own bars: every pick of a date shares its window with the universe benchmark. A day
@@ -57,6 +62,7 @@ OUTCOMES = ("target", "stop", "both_same_day", "neither", "open", "no_guidance")
 DECIDED = ("target", "stop", "both_same_day", "neither")
 STRATEGY_ORDER = ("스윙", "포지션", "장기", "관찰", "midterm", "v2_lite")
 _TOLERANCE = 1e-9  # relative, on price levels
+_MAX_SESSIONS = 100_000  # a holding period above this (a corrupt flag) is read as this
 _PICK_COLUMNS = (
     "date",
     "version",
@@ -95,8 +101,14 @@ class Summary:
 class Evaluation:
     """Every pick's forward outcome and the summaries of `evaluate_picks`.
 
-    ``picks`` holds one plain dict per pick (keys of `Evaluation.to_json`); ``by_date`` one
-    dict per (version, pick date): closed picks, their mean return and mean benchmark.
+    ``picks`` holds one plain dict per pick, in (date, version, strategy, rank) order: date,
+    version, strategy, code, rank, entry, target_profit, stop_loss, holding_period (null without
+    guidance), closed, exit_date and exit_close (the N-th session; null while open), return,
+    benchmark_return, excess_return (null while open), outcome (one of `OUTCOMES`),
+    outcome_date and outcome_sessions (when the race was decided, or the holding period's end
+    for ``neither``), mae. ``by_date`` holds one dict per (version, pick date) with closed
+    picks: their count, mean return and mean benchmark. ``data_end`` is the last stored date
+    read: W sessions after the last pick date, or the store's last date.
     """
 
     start: dt.date | None
@@ -163,7 +175,8 @@ def evaluate_picks(
         return Evaluation(start, end, horizon, present, None, [], [], [], [])
     columns = {name: [row[k] for row in rows] for k, name in enumerate(_PICK_COLUMNS)}
     guided = _has_guidance(columns)
-    holding = np.where(guided, np.nan_to_num(_floats(columns["holding_period"])), 0).astype(int)
+    holding_days = np.clip(np.nan_to_num(_floats(columns["holding_period"])), 0, _MAX_SESSIONS)
+    holding = np.where(guided, holding_days, 0).astype(int)
     width = max(horizon, int(holding.max()))
     dates = _span_dates(db, columns["date"][0], columns["date"][-1], width)
     panel = read_panel(db, dt.date.fromisoformat(dates[-1]), len(dates)) if dates else None
@@ -262,6 +275,8 @@ def _gather(values: np.ndarray | None, rows: np.ndarray, cols: np.ndarray) -> np
 
 def _first_true(mask: np.ndarray) -> np.ndarray:
     """``(P,)`` index of the first True of each row of ``mask``; -1 when there is none."""
+    if not mask.shape[1]:
+        return np.full(mask.shape[0], -1)
     return np.where(mask.any(axis=1), np.argmax(mask, axis=1), -1)
 
 
@@ -292,22 +307,28 @@ def _outcomes(
     count = len(columns["date"])
     entry = np.array(columns["entry"], dtype=np.float64)
     row0, on_date, cols = _locate(panel, columns["date"], columns["code"])
+    n_dates = 0 if panel is None else len(panel.dates)
     # The panel ends W sessions after the last pick date, or where the store ends: this is
-    # min(W, the stored sessions after the pick date).
-    available = (0 if panel is None else len(panel.dates)) - 1 - row0
+    # min(W, the stored sessions after the pick date). Windows never reach past the panel, so
+    # a huge holding period or horizon costs no memory.
+    available = n_dates - 1 - row0
+    width = min(width, n_dates)
     steps = np.arange(1, width + 1)
     rows = row0[:, None] + steps[None, :]
     highs = _gather(None if panel is None else panel.high, rows, cols[:, None])
     lows = _gather(None if panel is None else panel.low, rows, cols[:, None])
-    closes = _gather(None if panel is None else panel.close, rows[:, :horizon], cols[:, None])
+    reach = min(horizon, width)  # = horizon for every closed pick
+    closes = _gather(None if panel is None else panel.close, rows[:, :reach], cols[:, None])
 
     # N-session return: the last close on or before session N (a halt carries the price).
     closed = available >= horizon
     traded = ~np.isnan(closes)
-    last = horizon - 1 - np.maximum(_first_true(traded[:, ::-1]), 0)
-    exit_close = np.where(traded.any(axis=1), closes[np.arange(count), last], entry)
+    last = reach - 1 - np.maximum(_first_true(traded[:, ::-1]), 0)
+    exit_close = np.full(count, np.nan)
+    if reach:
+        exit_close = np.where(traded.any(axis=1), closes[np.arange(count), last], entry)
     ret = np.where(closed, exit_close / entry - 1, np.nan)
-    low_min = np.min(np.where(traded, lows[:, :horizon], np.inf), axis=1)
+    low_min = np.min(np.where(traded, lows[:, :reach], np.inf), axis=1, initial=np.inf)
     mae = np.where(np.isfinite(low_min), low_min / entry - 1, np.nan)
 
     # The target/stop race over sessions 1 … holding_period.

@@ -22,13 +22,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from scanctl.config import Config
 from scanctl.engines.base import plain
-from scanctl.errors import DataNotReady
+from scanctl.errors import DataNotReady, ScanctlError
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.market.dates import now_kst, today_kst
@@ -45,6 +45,11 @@ from scanctl.scan.prepare import (
 )
 from scanctl.store.db import write_transaction
 from scanctl.store.settings import get_setting, parse_versions
+
+if TYPE_CHECKING:
+    import requests
+
+    from scanctl.notify.config import NotifySettings
 
 log = get_logger("scan")
 TEST_HOOK_ENV = "SCANCTL_TEST_HOOK"  # test-only fault injection: fail:v2, pause_in_write:SECONDS
@@ -102,7 +107,7 @@ class ScanOutcome:
     message: str
     market_condition: dict[str, Any] | None = None
     versions: dict[str, VersionOutcome] = field(default_factory=dict)
-    notification: dict[str, Any] = field(default_factory=lambda: {"status": "none"})
+    notification: dict[str, Any] = field(default_factory=lambda: {"status": "none", "channels": {}})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,12 +145,69 @@ def run_scan(
     LockBusy, BadInput, ConfigError
         Before anything is computed (exit 75 / 2).
     """
-    with run_lock(lock_path):
-        return _run_locked(db, config, request, progress or (lambda _: None))
+    import requests
+
+    from scanctl.notify.config import load_healthcheck_settings, load_notify_settings
+    from scanctl.notify.healthcheck import Healthcheck
+
+    notify_settings = load_notify_settings(config)  # a bad [notify] fails before anything runs
+    with run_lock(lock_path), requests.Session() as session:
+        healthcheck = Healthcheck.from_settings(load_healthcheck_settings(config), session)
+        healthcheck.start()
+        exit_code, summary = 1, "internal error"  # what the ping says if anything escapes
+        try:
+            outcome = _run_locked(
+                db, config, request, progress or (lambda _: None), notify_settings
+            )
+            if outcome.notification.get("status") == "enqueued":
+                _deliver(db, outcome, notify_settings, session)
+            exit_code, summary = outcome.exit_code, outcome.message
+            return outcome
+        except ScanctlError as exc:
+            exit_code, summary = exc.exit_code, str(exc)
+            raise
+        finally:
+            healthcheck.finish(exit_code, summary)
+
+
+def _summaries(outcomes: dict[str, VersionOutcome]) -> dict[str, dict[str, Any]]:
+    """What the notification says of each version (errors cut to their first line)."""
+    return {
+        version: {
+            "status": result.status,
+            "matched_count": result.matched_count or 0,
+            "picks": list(result.picks),
+            "error": (result.error or "").split("\n")[0] or None,
+        }
+        for version, result in outcomes.items()
+    }
+
+
+def _deliver(
+    db: sqlite_utils.Database,
+    outcome: ScanOutcome,
+    settings: NotifySettings,
+    session: requests.Session,
+) -> None:
+    """Step 7: send what the results transaction enqueued; a `sent` row is never sent twice.
+
+    A failed delivery turns exit 0 into 5 (the results are stored); 4 and 6 stay.
+    """
+    from scanctl.notify.outbox import deliver, notification_summary
+
+    report = deliver(db, settings, session, date=outcome.date, include_failed=False)
+    outcome.notification = notification_summary(db, outcome.date)
+    if not report.ok and outcome.exit_code == 0:
+        outcome.exit_code, outcome.status = 5, "notify_failed"
+        outcome.message += f"; notification failed ({report.status})"
 
 
 def _run_locked(
-    db: sqlite_utils.Database, config: Config, request: ScanRequest, progress: Progress
+    db: sqlite_utils.Database,
+    config: Config,
+    request: ScanRequest,
+    progress: Progress,
+    notify_settings: NotifySettings,
 ) -> ScanOutcome:
     options = ScanOptions.from_mapping(config.section("scan"))
     params = EngineParams.from_config(config).with_limits(request.kospi_limit, request.kosdaq_limit)
@@ -172,9 +234,19 @@ def _run_locked(
     progress("load")
     data = load_market_data(db, day, max_lookback(params, versions), params.market)
     condition, outcomes = scan_session(data, day, params, versions, progress)
+    enqueue = None
+    if request.save and request.notify:
+        from scanctl.notify.outbox import enqueue_run
+
+        def enqueue(db: sqlite_utils.Database) -> None:
+            enqueue_run(db, notify_settings, day, _summaries(outcomes), renotify=request.renotify)
+
     if request.save:
-        save_session(db, day, request.trigger, outcomes, condition, params)
-    return _finish(day, outcomes, condition, request)
+        save_session(db, day, request.trigger, outcomes, condition, params, enqueue)
+    outcome = _finish(day, outcomes, condition, request)
+    if enqueue is not None:
+        outcome.notification = {"status": "enqueued"}
+    return outcome
 
 
 def max_lookback(params: EngineParams, versions: tuple[str, ...]) -> int:
@@ -238,8 +310,10 @@ def save_session(
     outcomes: dict[str, VersionOutcome],
     condition: dict[str, Any],
     params: EngineParams,
+    enqueue: Callable[[sqlite_utils.Database], None] | None = None,
 ) -> None:
-    """Every version's rows and run rows (and the outbox) of one date in one transaction."""
+    """Every version's rows and run rows, and the notification outbox (``enqueue``), of one
+    date in one transaction."""
     stamp = now_kst().isoformat(timespec="seconds")
     anchor_source = _bar_source(db, day)
     with write_transaction(db):
@@ -267,6 +341,8 @@ def save_session(
                     params=plain(_params_record(params, version)),
                 ),
             )
+        if enqueue is not None:
+            enqueue(db)
         pause = os.environ.get(TEST_HOOK_ENV, "")
         if pause.startswith("pause_in_write:"):
             time.sleep(float(pause.split(":", 1)[1]))

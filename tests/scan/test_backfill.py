@@ -83,6 +83,7 @@ def test_backfill_rerun_replaces_and_reports_missing_data(scan_db):
     doc = json.loads(result.stdout)
     assert DATES[2] in doc["skipped"] and "bars for 2025-11-26: 0" in doc["skipped"][DATES[2]]
     assert len(doc["scanned"]) == 4
+
     # earlier dates are unchanged and the skipped date keeps its rows (later dates' windows
     # changed with the deleted session, so their rows may differ)
     def upto(rows):

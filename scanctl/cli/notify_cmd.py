@@ -1,0 +1,95 @@
+"""`scanctl notify …`: send a test message, resend what failed, show the outbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scanctl.cli.context import app_context
+from scanctl.cli.options import DateOpt, JsonOpt
+from scanctl.cli.output import message, print_json, print_table
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _report(report, as_json: bool) -> None:
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        print_table(
+            ["date", "kind", "channel", "status", "attempts", "error"],
+            [
+                [o.date, o.kind, o.channel, o.status, o.attempts, o.error or ""]
+                for o in report.outcomes
+            ],
+        )
+        if not report.outcomes:
+            message("nothing to send")
+    if not report.ok:
+        from scanctl.errors import NotifyFailed
+
+        raise NotifyFailed(f"delivery {report.status}; see `scanctl notify status`")
+
+
+@app.command("test")
+def test(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Send a test message to every configured channel (exit 5 if one fails).
+
+    Example: scanctl notify test
+    """
+    import requests
+
+    from scanctl.notify.config import load_notify_settings
+    from scanctl.notify.outbox import send_test
+
+    context = app_context(ctx)
+    settings = load_notify_settings(context.config)
+    with requests.Session() as session:
+        _report(send_test(context.db(), settings, session), as_json)
+
+
+@app.command("retry")
+def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) -> None:
+    """Resend pending and failed outbox rows (never a sent one); takes the run lock.
+
+    Example: scanctl notify retry --date 2025-11-28
+    """
+    import requests
+
+    from scanctl.market.dates import parse_date
+    from scanctl.notify.config import load_notify_settings
+    from scanctl.notify.outbox import deliver
+    from scanctl.scan.lock import lock_path_for, run_lock
+
+    context = app_context(ctx)
+    settings = load_notify_settings(context.config)
+    day = parse_date(date, "date") if date else None
+    with run_lock(lock_path_for(context.resolved_db_path())), requests.Session() as session:
+        _report(deliver(context.db(), settings, session, date=day), as_json)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """The notification outbox, newest first.
+
+    Example: scanctl notify status --json
+    """
+    from scanctl.notify.outbox import outbox_status
+
+    rows = outbox_status(app_context(ctx).db(), limit=limit)
+    if as_json:
+        print_json([row.to_dict() for row in rows])
+        return
+    print_table(
+        ["date", "kind", "channel", "status", "attempts", "sent", "error"],
+        [
+            [r.date, r.kind, r.channel, r.status, r.attempts, r.sent_at or "", r.last_error or ""]
+            for r in rows
+        ],
+        title="Notifications",
+    )

@@ -1,0 +1,66 @@
+"""What delivery and the outbox report back: per-channel outcomes and outbox rows (JSON-able)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ChannelOutcome:
+    """What happened to one outbox row in a delivery run."""
+
+    date: str
+    kind: str
+    channel: str
+    status: str  # sent | failed | skipped
+    attempts: int
+    error: str | None = None
+    provider_message_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The outcomes of one delivery run; ``ok`` when every row was sent or skipped."""
+
+    outcomes: tuple[ChannelOutcome, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.status in ("sent", "skipped") for outcome in self.outcomes)
+
+    @property
+    def status(self) -> str:
+        """``failed`` if any row failed, else ``sent``, else ``skipped``, else ``none``."""
+        statuses = {outcome.status for outcome in self.outcomes}
+        for status in ("failed", "sent", "skipped"):
+            if status in statuses:
+                return status
+        return "none"
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "ok": self.ok,
+            "channels": [outcome.to_dict() for outcome in self.outcomes],
+        }
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One ``notifications`` row as `notify status` shows it (without the payload)."""
+
+    date: str
+    kind: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    provider_message_id: str | None
+    created_at: str | None
+    sent_at: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

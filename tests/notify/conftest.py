@@ -1,0 +1,67 @@
+"""Fixtures for the notifier tests: a real threaded HTTP server on 127.0.0.1, a requests
+session, settings built through the real config parser, and a sleep recorder."""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+from pytest_httpserver import HTTPServer
+
+from scanctl.logs import LOGGER, configure_logging
+from tests.notify.helpers import SleepRecorder
+
+
+@pytest.fixture(scope="session")
+def _threaded_server() -> Iterator[HTTPServer]:
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    yield httpserver
+    httpserver.clear()
+    httpserver.stop()
+
+
+@pytest.fixture
+def server(_threaded_server: HTTPServer) -> HTTPServer:
+    """A threaded server on 127.0.0.1, so that a slow (timed-out) reply does not hold up the
+    retry; cleared for every test."""
+    _threaded_server.clear()
+    return _threaded_server
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as http:
+        yield http
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A 127.0.0.1 port with nothing listening (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def stderr_logs() -> Iterator[Callable[[], str]]:
+    """The scanctl log lines exactly as the CLI formats them for stderr (text mode, -v), read
+    with the returned function; the logger is restored afterwards."""
+    logger = logging.getLogger(LOGGER)
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    configure_logging(verbose=1)
+    buffer = io.StringIO()
+    for handler in logger.handlers:
+        handler.setStream(buffer)
+    yield buffer.getvalue
+    logger.handlers[:], logger.propagate = saved[0], saved[1]
+    logger.setLevel(saved[2])
