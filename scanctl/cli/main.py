@@ -19,6 +19,7 @@ from scanctl.cli import (
     calendar,
     config_cmd,
     data,
+    doctor_cmd,
     history_cmd,
     inspect_cmd,
     notify_cmd,
@@ -76,6 +77,7 @@ app.command("runs")(history_cmd.runs)
 app.command("status")(history_cmd.status)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("backfill")(backfill_cmd.backfill)
+app.command("doctor")(doctor_cmd.doctor)
 
 
 @app.callback()
