@@ -20,6 +20,7 @@ from scanctl.cli import (
     config_cmd,
     data,
     doctor_cmd,
+    evaluate_cmd,
     history_cmd,
     inspect_cmd,
     notify_cmd,
@@ -77,6 +78,7 @@ app.command("runs")(history_cmd.runs)
 app.command("status")(history_cmd.status)
 app.command("inspect")(inspect_cmd.inspect)
 app.command("backfill")(backfill_cmd.backfill)
+app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("doctor")(doctor_cmd.doctor)
 
 

@@ -22,7 +22,6 @@ import csv
 import functools
 import io
 import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from scanctl.errors import BadInput, ScanctlError
 from scanctl.market.dates import KST, parse_date
+from scanctl.market.xkrx import xkrx_schedule
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -148,33 +148,6 @@ class SessionInfo:
     source: str
 
 
-@dataclass(frozen=True)
-class _XkrxSchedule:
-    """exchange_calendars' XKRX sessions from EARLIEST_DATE to its last session."""
-
-    last_session: date
-    hours: Mapping[date, tuple[time, time]]
-
-
-@functools.lru_cache(maxsize=1)
-def _xkrx_schedule() -> _XkrxSchedule:
-    """Build XKRX once per process (about a second; imports pandas)."""
-    import exchange_calendars
-
-    with warnings.catch_warnings():
-        # exchange_calendars 4.13 reads Series.values, which pandas 3.1 deprecates; nothing
-        # for us to act on, and it would repeat in every test run.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        calendar = exchange_calendars.get_calendar("XKRX", start=EARLIEST_DATE.isoformat())
-    hours = {
-        label.date(): (open_at.astimezone(KST).time(), close_at.astimezone(KST).time())
-        for label, open_at, close_at in zip(
-            calendar.sessions, calendar.opens, calendar.closes, strict=True
-        )
-    }
-    return _XkrxSchedule(last_session=calendar.last_session.date(), hours=MappingProxyType(hours))
-
-
 @functools.lru_cache(maxsize=1)
 def _shipped() -> Mapping[date, Override]:
     """Parse the shipped overrides file once; a malformed row is a packaging bug (exit 1)."""
@@ -263,7 +236,7 @@ class KrxCalendar:
             override = overrides.get(day)
             if override is not None:
                 return _info_from_override(override, source)
-        schedule = _xkrx_schedule()
+        schedule = xkrx_schedule()
         if day > schedule.last_session:
             if day.weekday() >= 5:
                 return SessionInfo(day, False, None, None, "weekend", SOURCE_WEEKDAY_RULE)
@@ -337,7 +310,7 @@ class KrxCalendar:
 
     def horizon(self) -> date:
         """The last session exchange_calendars knows; later dates use the weekday rule."""
-        return _xkrx_schedule().last_session
+        return xkrx_schedule().last_session
 
     def _search(self, day: date, step: int) -> date:
         _require_supported(day, "date")
