@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= demo/scanctl.db
-SCANCTL := $(BIN)/scanctl --db $(DEMO_DB)
+DEMO_CONFIG := demo/config.toml
+SCANCTL := $(BIN)/scanctl --db $(DEMO_DB) --config $(DEMO_CONFIG)
+LAST_DATE = $(SCANCTL) data status --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["last_date"])'
 
 .PHONY: demo test lint bench clean
 
@@ -16,10 +18,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	mkdir -p demo
+	test -f $(DEMO_CONFIG) || echo '# demo configuration: defaults, no notification channel' > $(DEMO_CONFIG)
 	$(SCANCTL) data demo
 	$(SCANCTL) data status
+	$(SCANCTL) scan --version all --date $$($(LAST_DATE))
+	$(SCANCTL) show --limit 5
 
 test: $(STAMP)
+	$(BIN)/ruff check scanctl tests
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

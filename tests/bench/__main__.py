@@ -1,5 +1,8 @@
 """`make bench`: every benchmark, each printing its figures and budget."""
 
-from tests.bench import foundation
+from tests.bench import engines, evaluate, foundation, scan
 
 foundation.main()
+engines.main()
+scan.main()
+evaluate.main()

@@ -1,0 +1,37 @@
+"""Help is documentation (STYLE R19): every command has help with an example and is listed in
+the README's command table."""
+
+from pathlib import Path
+
+import typer.main
+from typer.testing import CliRunner
+
+from scanctl.cli.main import app
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def leaf_commands(command, prefix=()):
+    children = getattr(command, "commands", None)
+    if not children:
+        yield prefix, command
+        return
+    for name, child in children.items():
+        yield from leaf_commands(child, (*prefix, name))
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    root = typer.main.get_command(app)
+    leaves = list(leaf_commands(root))
+    assert len(leaves) >= 23
+    runner = CliRunner()
+    for path, command in leaves:
+        assert command.help and "Example:" in command.help, " ".join(path)
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, " ".join(path)
+        name = " ".join(path)
+        group = path[0]
+        listed = f"`{name}" in README or (
+            len(path) > 1 and f"`{group} " in README and path[-1] in README
+        )
+        assert listed, f"{name} is missing from the README command table"
