@@ -38,15 +38,12 @@ def test(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: scanctl notify test
     """
-    import requests
-
     from scanctl.notify.config import load_notify_settings
-    from scanctl.notify.outbox import send_test
+    from scanctl.notify.service import test_all_channels
 
     context = app_context(ctx)
     settings = load_notify_settings(context.config)
-    with requests.Session() as session:
-        _report(send_test(context.db(), settings, session), as_json)
+    _report(test_all_channels(context.db(), settings), as_json)
 
 
 @app.command("retry")
@@ -55,18 +52,16 @@ def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) ->
 
     Example: scanctl notify retry --date 2025-11-28
     """
-    import requests
-
     from scanctl.market.dates import parse_date
     from scanctl.notify.config import load_notify_settings
-    from scanctl.notify.outbox import deliver
+    from scanctl.notify.service import retry_outbox
     from scanctl.scan.lock import lock_path_for, run_lock
 
     context = app_context(ctx)
     settings = load_notify_settings(context.config)
     day = parse_date(date, "date") if date else None
-    with run_lock(lock_path_for(context.resolved_db_path())), requests.Session() as session:
-        _report(deliver(context.db(), settings, session, date=day), as_json)
+    with run_lock(lock_path_for(context.resolved_db_path())):
+        _report(retry_outbox(context.db(), settings, day), as_json)
 
 
 @app.command("status")

@@ -18,255 +18,47 @@ of §1.1 in `Indicators` (``TEMA20``, ``MACD_OSC``, ``VOL_MA5`` ...), the scalar
 `Scalars` (``ABOVE_CNT5``, ``cross``, ``macd_duration``, ``R20``, ``HIGH_AGE`` ...; module
 `scanctl.engines.scalars`), plus ``n_bars``. Panels use the one-letter names of §0.6: o, h, l, c, v.
 
-Over 400 lines: all of §1 with a docstring per indicator; the series share seeding kernels.
+The EMA family lives in `scanctl.engines.smoothing`, the RSI family in `scanctl.engines.rsi`;
+both are re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
 
 import numpy as np
 
-_NAN = np.nan
-_Seeds = dict[int, np.ndarray]  # row → the columns whose recursion starts on that row
+from scanctl.engines.rsi import rsi14_wilder, rsi_dema, rsi_tema
+from scanctl.engines.smoothing import (
+    NAN,
+    as_window,
+    dema,
+    ema,
+    first_rows,
+    seeded_ema,
+    seeds_at,
+    sma,
+    tema,
+)
 
-
-def as_window(x: np.ndarray, name: str) -> np.ndarray:
-    """``x`` as a 2-D float64 array, or ValueError naming the parameter."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (lookback, tickers) array, got shape {arr.shape}")
-    return arr
-
-
-def _check_period(n: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n must be an integer ≥ 1, got {n!r}")
-
-
-def _first_rows(x: np.ndarray) -> np.ndarray:
-    """``(N,)`` int: first non-NaN row of each column; ``L`` for an all-NaN column."""
-    defined = ~np.isnan(x)
-    return np.where(defined.any(axis=0), defined.argmax(axis=0), x.shape[0])
-
-
-def _seeds_at(rows: np.ndarray, n_rows: int) -> _Seeds:
-    """Group the column indices by ``rows[column]``, dropping rows ≥ ``n_rows``."""
-    order = np.argsort(rows, kind="stable")
-    ordered = rows[order]
-    kept = int(np.count_nonzero(ordered < n_rows))
-    if not kept:
-        return {}
-    starts, first = np.unique(ordered[:kept], return_index=True)
-    ends = [*first[1:].tolist(), kept]
-    return {
-        row: order[lo:hi] for row, lo, hi in zip(starts.tolist(), first.tolist(), ends, strict=True)
-    }
-
-
-def _ema(x: np.ndarray, n: int, seeds: _Seeds) -> np.ndarray:
-    """EMA_n(x): x itself on the ``seeds`` rows, α·x_k + (1-α)·EMA_{k-1} after them."""
-    alpha = 2.0 / (n + 1)
-    beta = 1.0 - alpha
-    n_rows, n_cols = x.shape
-    out = np.empty_like(x)
-    start = min(seeds, default=n_rows)
-    out[:start] = _NAN
-    prev = np.full(n_cols, _NAN)
-    carried = np.empty(n_cols)
-    for k in range(start, n_rows):
-        row = out[k]
-        np.multiply(prev, beta, out=carried)
-        np.multiply(x[k], alpha, out=row)
-        np.add(row, carried, out=row)
-        cols = seeds.get(k)
-        if cols is not None:
-            row[cols] = x[k, cols]
-        prev = row
-    return out
-
-
-def _nested_ema(x: np.ndarray, n: int, kind: Literal["dema", "tema"]) -> np.ndarray:
-    """DEMA_n(x) (``kind="dema"``) or TEMA_n(x) (``"tema"``), seeded at x's first value f.
-
-    One pass over the rows carries E1, E2 (and E3) as (N,) rows, so the nested EMAs are never
-    stored whole: E1_k = α·x_k + (1-α)·E1_{k-1}, E2_k = α·E1_k + (1-α)·E2_{k-1}, …, every level
-    equal to x on the seed row.
-    """
-    alpha = 2.0 / (n + 1)
-    beta = 1.0 - alpha
-    seeds = _seeds_at(_first_rows(x), x.shape[0])
-    n_rows, n_cols = x.shape
-    out = np.empty_like(x)
-    start = min(seeds, default=n_rows)
-    out[:start] = _NAN
-    levels = [np.full(n_cols, _NAN) for _ in range(2 if kind == "dema" else 3)]
-    carried = np.empty(n_cols)
-    for k in range(start, n_rows):
-        value = x[k]
-        for level in levels:
-            np.multiply(level, beta, out=carried)
-            np.multiply(value, alpha, out=level)
-            np.add(level, carried, out=level)
-            value = level
-        cols = seeds.get(k)
-        if cols is not None:
-            for level in levels:
-                level[cols] = x[k, cols]
-        row = out[k]
-        if kind == "dema":  # 2·E1 - E2
-            np.multiply(levels[0], 2.0, out=row)
-            np.subtract(row, levels[1], out=row)
-        else:  # 3·(E1 - E2) + E3
-            np.subtract(levels[0], levels[1], out=row)
-            np.multiply(row, 3.0, out=row)
-            np.add(row, levels[2], out=row)
-    return out
-
-
-def _gains_losses(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """G = max(Δ, 0), L = max(-Δ, 0), Δ_k = c_k - c_{k-1}; NaN at the first bar and before."""
-    gains = np.empty_like(c)
-    gains[:1] = _NAN
-    np.subtract(c[1:], c[:-1], out=gains[1:])
-    losses = np.negative(gains)
-    np.maximum(gains, 0.0, out=gains)
-    np.maximum(losses, 0.0, out=losses)
-    return gains, losses
-
-
-def _rsi_into(num: np.ndarray, den: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """100 - 100/(1 + num/den), over ``num``; undefined → 50; NaN off the window."""
-    undefined = den == 0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        np.divide(num, den, out=num)
-        num[undefined] = _NAN
-        np.add(num, 1.0, out=num)
-        np.divide(100.0, num, out=num)
-        np.subtract(100.0, num, out=num)
-    num[~np.isfinite(num)] = 50.0  # NaN, or ±inf when 1 + RS = 0
-    num[~valid] = _NAN
-    return num
-
-
-def ema(x: np.ndarray, n: int) -> np.ndarray:
-    """EMA_n(x) (§1.1): EMA_f = x_f at the first defined row f, then
-    EMA_k = α·x_k + (1-α)·EMA_{k-1}, α = 2/(n+1).
-
-    Parameters
-    ----------
-    x : ndarray, shape (L, N)
-        Window array, NaN only before each column's first defined value f.
-    n : int
-        Period (≥ 1).
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    0 rows after f.
-
-    NaN
-    ---
-    Before f; all-NaN columns stay NaN. A NaN after f (no §1 input has one) propagates.
-    """
-    x = as_window(x, "x")
-    _check_period(n)
-    return _ema(x, n, _seeds_at(_first_rows(x), x.shape[0]))
-
-
-def dema(x: np.ndarray, n: int) -> np.ndarray:
-    """DEMA_n(x) (§1.1): 2·EMA_n(x) - EMA_n(EMA_n(x)), both EMAs seeded at f.
-
-    Parameters
-    ----------
-    x : ndarray, shape (L, N)
-        Window array, NaN only before each column's first defined value f.
-    n : int
-        Period (≥ 1).
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    0 rows after f.
-
-    NaN
-    ---
-    As `ema`.
-    """
-    x = as_window(x, "x")
-    _check_period(n)
-    return _nested_ema(x, n, "dema")
-
-
-def tema(x: np.ndarray, n: int) -> np.ndarray:
-    """TEMA_n(x) (§1.1): 3·(E1 - E2) + E3, E1 = EMA_n(x), E2 = EMA_n(E1), E3 = EMA_n(E2).
-
-    Parameters
-    ----------
-    x : ndarray, shape (L, N)
-        Window array, NaN only before each column's first defined value f.
-    n : int
-        Period (≥ 1).
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    0 rows after f: the three EMAs are seeded at f.
-
-    NaN
-    ---
-    As `ema`.
-    """
-    x = as_window(x, "x")
-    _check_period(n)
-    return _nested_ema(x, n, "tema")
-
-
-def sma(x: np.ndarray, n: int) -> np.ndarray:
-    """Rolling mean(x_{k-n+1} … x_k) (§1.1), the n values added oldest first, divided by n.
-
-    VOL_MA5 = sma(v, 5), VMA20 = sma(v, 20), ATR14 = sma(TR, 14).
-
-    Parameters
-    ----------
-    x : ndarray, shape (L, N)
-        Window array.
-    n : int
-        Number of values (≥ 1).
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    n - 1 rows after the column's first bar.
-
-    NaN
-    ---
-    Unless all n values are defined (so every row when L < n).
-    """
-    x = as_window(x, "x")
-    _check_period(n)
-    out = np.full_like(x, _NAN)
-    n_out = x.shape[0] - n + 1
-    if n_out > 0:
-        total = out[n - 1 :]
-        np.copyto(total, x[:n_out])
-        for j in range(1, n):
-            np.add(total, x[j : j + n_out], out=total)
-        np.divide(total, n, out=total)
-    return out
+__all__ = [
+    "Indicators",
+    "as_window",
+    "atr14",
+    "compute_indicators",
+    "dema",
+    "ema",
+    "freeze_arrays",
+    "macd",
+    "obv",
+    "rsi14_wilder",
+    "rsi_dema",
+    "rsi_tema",
+    "slope20",
+    "sma",
+    "tema",
+    "true_range",
+]
 
 
 def slope20(y: np.ndarray) -> np.ndarray:
@@ -296,7 +88,7 @@ def slope20(y: np.ndarray) -> np.ndarray:
     If any of the 20 values is NaN (so every row when L < 20).
     """
     y = as_window(y, "y")
-    out = np.full_like(y, _NAN)
+    out = np.full_like(y, NAN)
     n_out = y.shape[0] - 19
     if n_out > 0:
         total, term = out[19:], np.empty((n_out, y.shape[1]))
@@ -393,133 +185,8 @@ def obv(c: np.ndarray, v: np.ndarray) -> np.ndarray:
     np.multiply(out, v, out=out)
     np.copyto(out, 0.0, where=np.isnan(out))  # the first bar (and the rows before it) add 0
     np.cumsum(out, axis=0, out=out)  # sequential, as the recursion OBV_{k-1} + step_k
-    out[np.isnan(c)] = _NAN
+    out[np.isnan(c)] = NAN
     return out
-
-
-def rsi_tema(c: np.ndarray) -> np.ndarray:
-    """RSI_TEMA (§1.1): 100 - 100/(1 + TEMA_14(G)/TEMA_14(L)), not clamped.
-
-    G and L are undefined at the first bar, so both TEMAs are seeded at the second bar.
-    Values below 0 or above 100 occur and are kept.
-
-    Parameters
-    ----------
-    c : ndarray, shape (L, N)
-        Window array of closes.
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    0: an undefined value (first bar, TEMA_14(L) = 0, or 1 + RS = 0) is 50.
-
-    NaN
-    ---
-    Before the first bar only.
-    """
-    c = as_window(c, "c")
-    gains, losses = _gains_losses(c)
-    tema_gain = _nested_ema(gains, 14, "tema")  # G is first defined at the second bar
-    return _rsi_into(tema_gain, _nested_ema(losses, 14, "tema"), ~np.isnan(c))
-
-
-def rsi_dema(c: np.ndarray) -> np.ndarray:
-    """RSI_DEMA (§1.1): 100 - 100/(1 + DEMA_14(G′)/DEMA_14(L′)), not clamped.
-
-    G′_k = Δ_k if Δ_k > 0 else 0, L′_k = -Δ_k if Δ_k < 0 else 0, and G′ = L′ = 0 at the first
-    bar, so both DEMAs are seeded at the first bar (with 0).
-
-    Parameters
-    ----------
-    c : ndarray, shape (L, N)
-        Window array of closes.
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    0: an undefined value (DEMA_14(L′) = 0, or 1 + RS = 0) is 50.
-
-    NaN
-    ---
-    Before the first bar only.
-    """
-    c = as_window(c, "c")
-    valid = ~np.isnan(c)
-    gains, losses = _gains_losses(c)
-    for moves in (gains, losses):
-        np.copyto(moves, 0.0, where=valid & np.isnan(moves))  # G′_0 = L′_0 = 0
-    dema_gain = _nested_ema(gains, 14, "dema")
-    return _rsi_into(dema_gain, _nested_ema(losses, 14, "dema"), valid)
-
-
-def rsi14_wilder(c: np.ndarray) -> np.ndarray:
-    """RSI14, Wilder, bounded to [0, 100] (§1.1). With f the first bar, AG = mean(G_{f+1} …
-    G_{f+14}) at k = f+14, then AG_k = (13·AG_{k-1} + G_k)/14, AL alike; RSI14 =
-    100 - 100/(1 + AG/AL) if AL > 0, 100 if AL = 0 < AG, 50 if both are 0.
-
-    Parameters
-    ----------
-    c : ndarray, shape (L, N)
-        Window array of closes.
-
-    Returns
-    -------
-    ndarray, shape (L, N)
-
-    Lookback
-    --------
-    14 (15 bars).
-
-    NaN
-    ---
-    Before the column's 15th bar.
-    """
-    c = as_window(c, "c")
-    n_rows, n_cols = c.shape
-    seed_rows = _first_rows(c) + 14
-    seeds = _seeds_at(seed_rows, n_rows)
-    if not seeds:
-        return np.full_like(c, _NAN)
-    start = min(seeds)
-    # rows f+1 … f+14 of each column (clipped for columns without a seed: never read)
-    picks = np.clip(seed_rows, 14, n_rows - 1) + np.arange(-13, 1)[:, None]
-    averages = []
-    for moves in _gains_losses(c):
-        picked = np.take_along_axis(moves, picks, axis=0)
-        seed = picked[0].copy()
-        for row in picked[1:]:
-            seed += row  # G_{f+1} … G_{f+14} added oldest first
-        np.divide(seed, 14, out=seed)
-        avg = moves  # G is overwritten row by row with AG (row k is read before written)
-        avg[:start] = _NAN
-        prev, carried = np.full(n_cols, _NAN), np.empty(n_cols)
-        for k in range(start, n_rows):
-            row = avg[k]
-            np.multiply(prev, 13.0, out=carried)
-            np.add(carried, row, out=row)
-            np.divide(row, 14.0, out=row)
-            cols = seeds.get(k)
-            if cols is not None:
-                row[cols] = seed[cols]
-            prev = row
-        averages.append(avg)
-    avg_gain, avg_loss = averages
-    flat = (avg_loss == 0) & (avg_gain == 0)
-    gain_only = (avg_loss == 0) & (avg_gain > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rsi = np.divide(avg_gain, avg_loss, out=avg_gain)
-        np.add(rsi, 1.0, out=rsi)
-        np.divide(100.0, rsi, out=rsi)
-        np.subtract(100.0, rsi, out=rsi)
-    rsi[gain_only] = 100.0
-    rsi[flat] = 50.0
-    return rsi
 
 
 def macd(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -543,10 +210,10 @@ def macd(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Before the first bar.
     """
     c = as_window(c, "c")
-    seeds = _seeds_at(_first_rows(c), c.shape[0])
-    line = _ema(c, 12, seeds)
-    np.subtract(line, _ema(c, 26, seeds), out=line)
-    signal = _ema(line, 9, seeds)
+    seeds = seeds_at(first_rows(c), c.shape[0])
+    line = seeded_ema(c, 12, seeds)
+    np.subtract(line, seeded_ema(c, 26, seeds), out=line)
+    signal = seeded_ema(line, 9, seeds)
     return line, signal, np.subtract(line, signal)
 
 

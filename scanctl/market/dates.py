@@ -64,3 +64,13 @@ def parse_date(value: str | dt.date, param_name: str = "date") -> dt.date:
 def iso(day: dt.date) -> str:
     """The store's text form of a date."""
     return day.isoformat()
+
+
+def stored_date(text: str) -> dt.date:
+    """A date read back from the store or a stored payload (always ``YYYY-MM-DD``)."""
+    return dt.date.fromisoformat(text)
+
+
+def stored_datetime(text: str) -> dt.datetime:
+    """A timestamp read back from the store (ISO 8601 with its offset)."""
+    return dt.datetime.fromisoformat(text)

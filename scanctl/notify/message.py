@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from scanctl.market.dates import stored_date
 from scanctl.notify.config import NotifySettings
 
 KINDS = ("daily", "failure", "test")
@@ -72,7 +73,7 @@ class Message:
             payload = json.loads(text)
             return cls(
                 kind=payload["kind"],
-                date=dt.date.fromisoformat(payload["date"]),
+                date=stored_date(payload["date"]),
                 text=payload["text"],
                 variables=dict(payload.get("variables") or {}),
                 data=dict(payload.get("data") or {}),

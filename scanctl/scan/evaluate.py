@@ -54,6 +54,7 @@ import numpy as np
 import sqlite_utils
 
 from scanctl.errors import BadInput
+from scanctl.market.dates import stored_date
 from scanctl.scan.persist import NORESULT_CODE
 from scanctl.store.panel import Panel, read_panel
 from scanctl.store.settings import ENGINE_VERSIONS
@@ -179,7 +180,7 @@ def evaluate_picks(
     holding = np.where(guided, holding_days, 0).astype(int)
     width = max(horizon, int(holding.max()))
     dates = _span_dates(db, columns["date"][0], columns["date"][-1], width)
-    panel = read_panel(db, dt.date.fromisoformat(dates[-1]), len(dates)) if dates else None
+    panel = read_panel(db, stored_date(dates[-1]), len(dates)) if dates else None
     result = _outcomes(panel, columns, guided, holding, horizon, width)
     picks = _pick_records(panel, columns, guided, holding, result)
     return Evaluation(

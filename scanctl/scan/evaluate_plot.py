@@ -8,11 +8,11 @@ decided races on each bar.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from scanctl.errors import BadInput
+from scanctl.market.dates import stored_date
 from scanctl.scan.evaluate import DECIDED, Evaluation
 
 MISSING = "--plot needs matplotlib: pip install 'scanctl[plot]'"
@@ -69,7 +69,7 @@ def _plot_returns(axes: Any, evaluation: Evaluation, colors: dict[str, str]) -> 
         rows = [row for row in evaluation.by_date if row["version"] == version]
         if not rows:
             continue
-        days = [dt.date.fromisoformat(row["date"]) for row in rows]
+        days = [stored_date(row["date"]) for row in rows]
         pct = [_pct(v) for v in _cumulative_means(rows, "mean_return")]
         marker = "o" if len(days) < 30 else None  # a line of one date is a dot
         axes.plot(days, pct, label=version, color=colors[version], marker=marker)

@@ -25,7 +25,7 @@ from scanctl.engines.base import (
     plain,
 )
 from scanctl.errors import BadInput
-from scanctl.market.dates import today_kst
+from scanctl.market.dates import stored_date, today_kst
 from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
 
 NOT_COMPUTABLE = (NO_BAR_ON_DATE, INSUFFICIENT_HISTORY)
@@ -83,7 +83,7 @@ def inspect_ticker(
         latest = db.execute(
             "SELECT max(date) FROM bars WHERE date <= ?", [today_kst().isoformat()]
         ).fetchone()[0]
-        day = dt.date.fromisoformat(latest or stored_last)
+        day = stored_date(latest or stored_last)
     if not stored_first <= day.isoformat() <= stored_last:
         raise BadInput(
             f"--date {day.isoformat()} is outside the stored bars ({stored_first} … {stored_last})"

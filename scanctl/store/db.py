@@ -83,7 +83,7 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
-    except BaseException:
+    except BaseException:  # broad-except: roll back whatever failed, then re-raise it
         if db.conn.in_transaction:
             db.execute("ROLLBACK")
         raise
