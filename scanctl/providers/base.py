@@ -1,0 +1,303 @@
+"""The provider interface: what a market-data source delivers, its errors, and the registry.
+
+A provider fetches the ticker master, the bars of one or more dates for many codes, one
+ticker's adjusted history, and index bars. It never writes to the store: `providers.sync` runs
+the validation gates and writes. Every provider talks HTTP through one `http.HttpClient` (one
+session, timeouts, retries, rate limit, bounded concurrency, circuit breaker, redaction).
+
+Adding a provider (e.g. ``kis``)
+--------------------------------
+1. Write ``scanctl/providers/kis.py`` with a class implementing `Provider` (subclass
+   `ProviderBase` to get `fetch_days`, `close` and the context manager for free) and a module
+   constant ``SPEC = ProviderSpec(...)``: its HTTP defaults (``base_url``, ``rate_per_s``, …),
+   the extra keys it accepts under ``[data.kis]`` (credentials, account, …), which of them are
+   required, and ``build(config, client) -> Provider``.
+2. Add one line to `PROVIDERS` below: ``"kis": "scanctl.providers.kis:SPEC"``.
+3. Inside the provider call ``client.get``/``client.request`` with ``expect="json"`` (or
+   ``"xml"``) so block pages are recognised; raise `PayloadError` for any reply that does not
+   parse, `Throttled` from a ``check`` callback for a source-specific "too many requests" reply
+   in a 200 body, and `SourceBlocked` from ``check`` for a source-specific block notice.
+4. For a per-ticker source, fan out with ``client.map(fn, codes, progress)``: it bounds the
+   requests in flight and turns a per-code `SourceError` into a failure entry, while a blocked
+   or exhausted source aborts the whole batch. A cross-sectional source (one call per market
+   and date) keeps `ProviderBase.fetch_days` and implements `fetch_bars` only.
+5. Fill `DayBars` honestly: stamp each row with the date the source gives it (``BAS_DD``,
+   ``stck_bsop_date``…), never with the requested one; give `PreviousClose` (``date=None`` with
+   close − change for a snapshot); write a halted issue as ``(close, close, close, close, 0)``;
+   put codes you could not get in ``missing`` with the reason. The sync's gates do the rest.
+6. A token obtained at run time goes through ``client.add_secret(token)`` before any request
+   so that it is scrubbed too; set ``ticker_fields`` to the master fields the source tells.
+
+Credentials come from ``[data.<name>]`` or ``SCANCTL_DATA_<NAME>_<KEY>``; every option whose key
+looks secret (`scanctl.config.is_secret_key`) is handed to the client, which scrubs its value
+from every log line and error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from scanctl.errors import ConfigError, DataNotReady
+from scanctl.store.bars import BarRow, IndexBarRow, TickerRow
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from scanctl.config import Config
+    from scanctl.providers.http import HttpClient
+    from scanctl.providers.settings import ProviderConfig
+
+__all__ = [
+    "PROVIDERS",
+    "BarRow",
+    "DayBars",
+    "IndexBarRow",
+    "PayloadError",
+    "PreviousClose",
+    "Progress",
+    "Provider",
+    "ProviderBase",
+    "ProviderSpec",
+    "SourceBlocked",
+    "SourceError",
+    "SourceExhausted",
+    "Throttled",
+    "TickerRow",
+    "make_provider",
+    "provider_spec",
+]
+
+INDEX_CODES = ("KOSPI", "KOSDAQ")
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called on the calling thread as units of work complete."""
+
+# name → "module:attribute" of its ProviderSpec; imported only when that provider is chosen.
+PROVIDERS: Mapping[str, str] = MappingProxyType(
+    {
+        "naver": "scanctl.providers.naver:SPEC",
+    }
+)
+DEFAULT_PROVIDER = "naver"
+
+
+class SourceError(DataNotReady):
+    """A source failed to deliver (after bounded retries): nothing from it is written (exit 3)."""
+
+
+class PayloadError(SourceError):
+    """A reply arrived but is not what the source documents: truncated, garbled, wrong shape."""
+
+
+class SourceBlocked(SourceError):
+    """The source answered with a block (HTTP 403 or an HTML error page): the breaker is open."""
+
+
+class SourceExhausted(SourceError):
+    """Too many consecutive failures in this run: the source is abandoned (no retry storm)."""
+
+
+class Throttled(SourceError):
+    """The source asks to slow down; retried like HTTP 429 (raised by a provider's check)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PreviousClose:
+    """The source's basis for a day's change: the close of the session before the bar.
+
+    ``date`` is that session when the source says (a per-ticker chart), None when the source only
+    gives a previous-close number (a cross-sectional snapshot: close − change); the sync then
+    compares it with the store's close of the calendar's previous session.
+    """
+
+    date: str | None
+    close: int
+
+
+@dataclass(frozen=True)
+class DayBars:
+    """What a source returned when asked for the bars of ``day``.
+
+    Attributes
+    ----------
+    day
+        The requested date.
+    rows
+        At most one row per code, each stamped with the date **the source** gives it: a source
+        that has not published ``day`` yet returns older rows, which the stamped-date gate
+        catches. A halted ticker's row is ``(close, close, close, close, 0)`` (never zeros).
+    previous
+        code → the source's previous close for that code's row (for corporate actions); codes
+        may be absent when the source does not tell.
+    missing
+        code → why no row was returned (request failed, payload error, no bar on or before
+        ``day``). Only codes that were asked for.
+    """
+
+    day: dt.date
+    rows: list[BarRow]
+    previous: Mapping[str, PreviousClose] = field(default_factory=dict)
+    missing: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A market-data source. Dates are ``datetime.date``; rows use the store's tuple shapes.
+
+    Every method raises `SourceBlocked` when the source blocks us (or the breaker is open),
+    `SourceError` when it fails after bounded retries and `PayloadError` for a reply that does
+    not parse. Prices are adjusted KRW integers; codes are 6-character text (letters allowed).
+    """
+
+    name: str
+    ticker_fields: frozenset[str]
+    """The `TickerRow` fields the source really tells; the store keeps its values of the others
+    (e.g. ``managed`` when the source cannot say) for codes it already holds."""
+
+    def fetch_tickers(self) -> list[TickerRow]:
+        """The ticker master (KOSPI and KOSDAQ), one row per code."""
+        ...
+
+    def fetch_bars(
+        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
+    ) -> DayBars:
+        """The bars of ``day`` for ``codes`` (a per-ticker source fans out, bounded)."""
+        ...
+
+    def fetch_days(
+        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
+    ) -> list[DayBars]:
+        """`fetch_bars` for several sessions (ascending), one `DayBars` per day, same order."""
+        ...
+
+    def fetch_history(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
+        """One ticker's adjusted bars dated ``start`` … ``end``, ascending."""
+        ...
+
+    def fetch_index(self, index_code: str, start: dt.date, end: dt.date) -> list[IndexBarRow]:
+        """Index bars (``KOSPI`` or ``KOSDAQ``) dated ``start`` … ``end``, ascending; a source
+        without index data returns [] (the engines then use their proxy ETFs)."""
+        ...
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        ...
+
+
+class ProviderBase:
+    """Defaults for providers: `fetch_days` as one `fetch_bars` per day, `close`, ``with``."""
+
+    name: str = ""
+    ticker_fields: frozenset[str] = frozenset(
+        {"name", "market", "security_type", "managed", "halted", "listed_on"}
+    )
+
+    def __init__(self, client: HttpClient) -> None:
+        self.client = client
+
+    def fetch_bars(
+        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
+    ) -> DayBars:
+        raise NotImplementedError
+
+    def fetch_days(
+        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
+    ) -> list[DayBars]:
+        """One `fetch_bars` per day; a per-ticker source overrides this to ask each code once."""
+        total = len(days) * len(codes)
+        batches = []
+        for number, day in enumerate(days):
+            offset = number * len(codes)
+
+            def step(done: int, _total: int, offset: int = offset) -> None:
+                if progress is not None:
+                    progress(offset + done, total)
+
+            batches.append(self.fetch_bars(day, codes, step))
+        return batches
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> ProviderBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """How to configure and build one provider (the registry entry a provider module exports).
+
+    Attributes
+    ----------
+    name
+        The ``--source`` / ``[data] provider`` name.
+    build
+        ``build(config, client) -> Provider``.
+    http_defaults
+        Defaults for the common HTTP keys of `settings.HttpSettings` (``base_url`` at least).
+    options
+        Provider-specific keys accepted under ``[data.<name>]`` besides the HTTP keys, with
+        their defaults (None = no default). Keys that look secret are scrubbed from logs.
+    required
+        Options that must be set (credentials); missing ones are a `ConfigError` naming the
+        TOML key and the environment variable.
+    """
+
+    name: str
+    build: Callable[[ProviderConfig, HttpClient], Provider]
+    http_defaults: Mapping[str, Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+
+
+def provider_spec(name: str) -> ProviderSpec:
+    """The registry entry of ``name``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown provider name (the message lists the known ones).
+    """
+    target = PROVIDERS.get(name)
+    if target is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ConfigError(f"--source / [data] provider: unknown provider {name!r}; known: {known}")
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def make_provider(name: str | None, config: Config, db: sqlite_utils.Database) -> Provider:
+    """Build the provider ``name`` (None: ``[data] provider``, default ``naver``).
+
+    The provider gets its own `HttpClient` whose circuit breaker is read from (and recorded in)
+    the ``source_state`` table of ``db``. Close it (``with`` or ``.close()``) when done.
+
+    Raises
+    ------
+    ConfigError
+        Unknown provider, invalid ``[data]`` keys, or missing credentials.
+    """
+    from scanctl.providers.breaker import Breaker
+    from scanctl.providers.http import HttpClient
+    from scanctl.providers.settings import parse_data_settings, provider_config
+
+    settings = parse_data_settings(config)
+    spec = provider_spec(name or settings.provider)
+    provider_settings = provider_config(config, spec)
+    breaker = Breaker.load(db, spec.name, hours=settings.breaker_hours)
+    client = HttpClient(
+        spec.name, provider_settings.http, breaker, secrets=provider_settings.secret_values()
+    )
+    return spec.build(provider_settings, client)

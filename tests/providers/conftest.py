@@ -1,0 +1,93 @@
+"""Fixtures for the provider tests: local HTTP servers on 127.0.0.1 (a threaded
+pytest-httpserver and the fake Naver), HTTP clients with fast test timings, the session
+calendar, and the log lines as the CLI writes them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from scanctl.logs import LOGGER, configure_logging
+from scanctl.market.calendar import KrxCalendar
+from scanctl.providers.breaker import Breaker
+from scanctl.providers.http import HttpClient
+from scanctl.providers.settings import HttpSettings
+from tests.providers.naver_server import FakeNaver
+
+# Fast but otherwise real policy: tiny backoffs, short timeouts, no rate limit to speak of.
+FAST = {
+    "timeout_s": 0.5,
+    "connect_timeout_s": 0.5,
+    "backoff_s": 0.01,
+    "max_backoff_s": 0.02,
+    "rate_per_s": 1_000.0,
+}
+
+
+@pytest.fixture(scope="session")
+def _threaded_server() -> Iterator[HTTPServer]:
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    yield httpserver
+    httpserver.clear()
+    httpserver.stop()
+
+
+@pytest.fixture
+def server(_threaded_server: HTTPServer) -> HTTPServer:
+    """A threaded server on 127.0.0.1, cleared for every test."""
+    _threaded_server.clear()
+    return _threaded_server
+
+
+@pytest.fixture
+def fake_naver() -> Iterator[FakeNaver]:
+    with FakeNaver() as fake:
+        yield fake
+
+
+@pytest.fixture
+def calendar() -> KrxCalendar:
+    return KrxCalendar()
+
+
+@pytest.fixture
+def sessions(calendar: KrxCalendar) -> list[dt.date]:
+    """The XKRX sessions of October and November 2025 (the pinned clock is 2025-11-28)."""
+    return calendar.sessions_in_range(dt.date(2025, 10, 1), dt.date(2025, 11, 28))
+
+
+@pytest.fixture
+def make_client(db) -> Iterator[Callable[..., HttpClient]]:
+    """``make_client(base_url, secrets=(), **settings)``: a client on the test store's breaker."""
+    clients: list[HttpClient] = []
+
+    def make(base_url: str, secrets: tuple[str, ...] = (), **settings: Any) -> HttpClient:
+        http = HttpSettings(base_url=base_url, **{**FAST, **settings})
+        client = HttpClient("testsrc", http, Breaker.load(db, "testsrc"), secrets=secrets)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def stderr_logs() -> Iterator[Callable[[], str]]:
+    """The scanctl log lines exactly as the CLI formats them for stderr (text mode, -v)."""
+    logger = logging.getLogger(LOGGER)
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    configure_logging(verbose=1)
+    buffer = io.StringIO()
+    for handler in logger.handlers:
+        handler.setStream(buffer)
+    yield buffer.getvalue
+    logger.handlers[:], logger.propagate = saved[0], saved[1]
+    logger.setLevel(saved[2])
