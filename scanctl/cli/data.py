@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from scanctl.cli.context import app_context
-from scanctl.cli.options import JsonOpt
-from scanctl.cli.output import message, print_json, print_table
+from scanctl.cli.options import DateOpt, JsonOpt
+from scanctl.cli.output import message, print_json, print_table, progress_bar
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -36,6 +36,62 @@ def import_(
         f"imported {report.bars:,} bars on {report.bar_dates} dates{span}, "
         f"{report.tickers:,} tickers, {report.index_bars:,} index bars"
     )
+
+
+@app.command("sync")
+def sync(
+    ctx: typer.Context,
+    date: DateOpt = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First date of a range ending at --date.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Provider (default: [data] provider, naver).")
+    ] = None,
+    reset_breaker: Annotated[
+        bool, typer.Option("--reset-breaker", help="Close the source's circuit breaker first.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Fetch today's bars even before the close.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch the ticker master and the bars of a date (or range) behind validation gates.
+
+    Example: scanctl data sync --date 2025-11-28 --source naver
+    """
+    from scanctl.market.calendar import KrxCalendar
+    from scanctl.market.dates import parse_date
+    from scanctl.providers.breaker import reset_breaker as reset
+    from scanctl.providers.settings import parse_data_settings
+    from scanctl.providers.sync import resolve_dates, run_sync
+
+    context = app_context(ctx)
+    db = context.db()
+    name = source or parse_data_settings(context.config).provider
+    if reset_breaker:
+        message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
+    dates = resolve_dates(
+        KrxCalendar.from_db(db),
+        parse_date(date, "date") if date else None,
+        parse_date(start, "from") if start else None,
+    )
+    with progress_bar(f"sync {name}", enabled=not as_json) as progress:
+        report = run_sync(db, context.config, dates, source=name, progress=progress, force=force)
+    if as_json:
+        print_json(report.to_record())
+        return
+    for day in report.dates:
+        actions = (
+            f", {len(day.corporate_actions)} corporate action(s)" if day.corporate_actions else ""
+        )
+        message(
+            f"{day.date}: {day.bars:,} bars written ({day.returned:,} returned, "
+            f"{day.missing:,} missing, baseline {day.baseline:,}){actions}"
+        )
+    for day, why in report.skipped:
+        message(f"{day}: skipped ({why})")
+    message(f"sync {report.source}: {report.tickers:,} tickers, {report.total_s:.1f}s")
 
 
 @app.command("status")

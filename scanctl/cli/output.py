@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -56,6 +57,19 @@ def print_table(
 def print_pairs(pairs: Sequence[tuple[str, Any]], title: str | None = None) -> None:
     """Key/value lines (``key: value``), a two-column table on a TTY."""
     print_table(["field", "value"], [(key, value) for key, value in pairs], title)
+
+
+@contextmanager
+def progress_bar(title: str, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a rich bar on a TTY; None elsewhere."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(title, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def message(text: str) -> None:

@@ -226,7 +226,7 @@ def _run_locked(
             progress("sync")
             from scanctl.providers.sync import sync_for_scan
 
-            sync_for_scan(db, config, day)
+            sync_for_scan(db, config, day, force=request.force)
         gates.check_data(db, day, options.data_gate_threshold)
     except DataNotReady as exc:
         return ScanOutcome(date=day, status="data_not_ready", exit_code=3, message=str(exc))
