@@ -12,10 +12,10 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from scanctl.errors import ConfigError
 
@@ -72,6 +72,29 @@ class Config:
             name: {key: mask_value(key, value) for key, value in sorted(values.items())}
             for name, values in self.sections.items()
         }
+
+
+class SectionParams:
+    """Base of the frozen parameter dataclasses read from one TOML section (`SECTION`)."""
+
+    SECTION: ClassVar[str]
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
+        """Build from a TOML-like table: missing keys take their defaults.
+
+        Raises
+        ------
+        ConfigError
+            On an unknown key (named, with the known keys) or an invalid value.
+        """
+        known = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        for key in mapping:
+            if key not in known:
+                raise ConfigError(
+                    f"[{cls.SECTION}] unknown key {key!r}; known keys: {', '.join(known)}"
+                )
+        return cls(**mapping)
 
 
 def is_secret_key(key: str) -> bool:

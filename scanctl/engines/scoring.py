@@ -5,7 +5,7 @@ each engine module holds only its own pipeline: §4.1 base risk (`risk_flags`), 
 §4.3 classifier (`trading_strategy`, both columns), §4.4 guidance, §4.5 label and divergence
 bonus, the name filter, the checks and score components that §5.2/§5.3 and §6.3/§6.5 define
 with the same formulas, the §8.1–8.3 records (`Records`) and the parameter validation of
-`[engines.v1]` / `[engines.v2]` (`EngineParams`).
+`[engines.v1]` / `[engines.v2]` (`SharedParams`).
 
 Every function works on ``(N,)`` arrays of values on bar t (`BarT`) and is vectorised over
 tickers. An undefined (NaN) input makes every comparison false (§0.5), literally: a check
@@ -30,10 +30,11 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 
+from scanctl.config import SectionParams
 from scanctl.engines.base import Check, EngineInput, plain
 from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
@@ -479,27 +480,8 @@ _RSI_LEVELS = ("rsi_threshold", "rsi_upper_limit", "overheat_rsi_tema")
 _COUNTS = ("momentum_duration_min", "risk_score_threshold", "min_signals")
 
 
-class EngineParams:
+class SharedParams(SectionParams):
     """Validation, TOML loading and recording shared by `V1Params` and `V2Params`."""
-
-    SECTION: ClassVar[str]
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
-        """Build from a TOML-like table: missing keys take their defaults.
-
-        Raises
-        ------
-        ConfigError
-            On an unknown key (named, with the known keys) or an invalid value.
-        """
-        known = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        for key in mapping:
-            if key not in known:
-                raise ConfigError(
-                    f"[{cls.SECTION}] unknown key {key!r}; known keys: {', '.join(known)}"
-                )
-        return cls(**mapping)
 
     def to_record(self) -> dict[str, Any]:
         """The values as plain JSON (§8.6 ``params``)."""

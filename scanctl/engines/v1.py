@@ -108,7 +108,7 @@ DEFAULT_PRESETS = (  # §5.6 / §9.3 fallback_presets
 
 
 @dataclass(frozen=True)
-class V1Params(sc.EngineParams):
+class V1Params(sc.SharedParams):
     """`[engines.v1]` parameters; every default is ENGINES.md §9.3."""
 
     SECTION: ClassVar[str] = "engines.v1"

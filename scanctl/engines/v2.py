@@ -135,7 +135,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class V2Params(sc.EngineParams):
+class V2Params(sc.SharedParams):
     """`[engines.v2]` parameters; every default is ENGINES.md §9.4."""
 
     SECTION: ClassVar[str] = "engines.v2"

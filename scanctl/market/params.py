@@ -21,37 +21,19 @@ Resolved ambiguities:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
+from scanctl.config import SectionParams
 from scanctl.errors import ConfigError
 
 # ENGINES.md §0.3: the values of `tickers.security_type` (null = unknown).
 SECURITY_TYPES = ("stock", "preferred", "etf", "etn", "spac", "reit", "fund", "other")
 
 
-class _Section:
-    """Shared validation and TOML loading of the parameter dataclasses."""
-
-    SECTION: ClassVar[str]
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> Self:
-        """Build from a TOML-like table: missing keys take their defaults.
-
-        Raises
-        ------
-        ConfigError
-            On an unknown key (named, with the known keys) or an invalid value.
-        """
-        known = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        for key in mapping:
-            if key not in known:
-                raise ConfigError(
-                    f"[{cls.SECTION}] unknown key {key!r}; known keys: {', '.join(known)}"
-                )
-        return cls(**mapping)
+class _Section(SectionParams):
+    """Shared recording and validation of the parameter dataclasses."""
 
     def to_record(self) -> dict[str, Any]:
         """The effective values as plain JSON types (ENGINES.md §8.6 `params`)."""

@@ -24,7 +24,7 @@ from scanctl.market.calendar import KrxCalendar
 from scanctl.scan.gates import check_data
 from scanctl.scan.lock import run_lock
 from scanctl.scan.options import ScanOptions
-from scanctl.scan.prepare import EngineParams, load_market_data
+from scanctl.scan.prepare import RunParams, load_market_data
 from scanctl.scan.run import max_lookback, resolve_versions, save_session, scan_session
 from scanctl.store.panel import stored_dates
 
@@ -86,7 +86,7 @@ def run_backfill(
         raise BadInput(f"--from {start.isoformat()} is after --to {end.isoformat()}")
     with run_lock(lock_path):
         versions = resolve_versions(db, versions_text)
-        params = EngineParams.from_config(config)
+        params = RunParams.from_config(config)
         sessions = KrxCalendar.from_db(db).sessions_in_range(start, end)
         if not sessions:
             raise BadInput(f"no KRX session between {start.isoformat()} and {end.isoformat()}")

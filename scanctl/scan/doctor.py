@@ -89,10 +89,10 @@ def _freshness(db, calendar):
 
 def _engine_params(config: Config):
     from scanctl.scan.options import ScanOptions
-    from scanctl.scan.prepare import EngineParams
+    from scanctl.scan.prepare import RunParams
 
     ScanOptions.from_mapping(config.section("scan"))
-    EngineParams.from_config(config)
+    RunParams.from_config(config)
     return None, "engine, universe and market parameters are valid"
 
 

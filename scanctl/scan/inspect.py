@@ -26,7 +26,7 @@ from scanctl.engines.base import (
 )
 from scanctl.errors import BadInput
 from scanctl.market.dates import stored_date, today_kst
-from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
+from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
 
 NOT_COMPUTABLE = (NO_BAR_ON_DATE, INSUFFICIENT_HISTORY)
 SERIES_SHOWN = (
@@ -100,7 +100,7 @@ def inspect_ticker(
             f"{code} has no bar on {day.isoformat()} (reason no_bar_on_date; its last bar before "
             f"is {before or 'none'}); pass --date with a date it traded"
         )
-    params = EngineParams.from_config(config)
+    params = RunParams.from_config(config)
     lookback = max(params.lookback(version) for version in versions)
     data = load_market_data(db, day, lookback, params.market)
     prepared = prepare_inputs(data, day, params, versions)

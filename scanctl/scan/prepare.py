@@ -37,7 +37,7 @@ INDEX_SESSIONS = 320
 
 
 @dataclass(frozen=True)
-class EngineParams:
+class RunParams:
     """The effective parameters of every engine version (ENGINES.md §9)."""
 
     universe: UniverseParams
@@ -47,7 +47,7 @@ class EngineParams:
     v3: V3Params
 
     @classmethod
-    def from_config(cls, config: Config) -> EngineParams:
+    def from_config(cls, config: Config) -> RunParams:
         """Defaults overridden by the config's `[scan]` (§9.1 keys only), `[market]` and
         `[engines.*]` sections.
 
@@ -73,14 +73,14 @@ class EngineParams:
     def lookback(self, version: str) -> int:
         return getattr(self, version).lookback
 
-    def with_limits(self, kospi_limit: int | None, kosdaq_limit: int | None) -> EngineParams:
+    def with_limits(self, kospi_limit: int | None, kosdaq_limit: int | None) -> RunParams:
         """A copy whose universe limits are replaced where given (the --kospi-limit flags)."""
         record = self.universe.to_record()
         if kospi_limit is not None:
             record["kospi_limit"] = kospi_limit
         if kosdaq_limit is not None:
             record["kosdaq_limit"] = kosdaq_limit
-        return EngineParams(
+        return RunParams(
             UniverseParams.from_mapping(record), self.market, self.v1, self.v2, self.v3
         )
 
@@ -135,12 +135,12 @@ class PreparedRun:
     condition: MarketCondition
     universe_record: dict[str, Any]
 
-    def input_for(self, params: EngineParams, version: str) -> EngineInput:
+    def input_for(self, params: RunParams, version: str) -> EngineInput:
         return self.inputs[params.lookback(version)]
 
 
 def prepare_inputs(
-    data: MarketData, day: dt.date, params: EngineParams, versions: Iterable[str]
+    data: MarketData, day: dt.date, params: RunParams, versions: Iterable[str]
 ) -> PreparedRun:
     """ENGINES.md §0.2 steps 2–5 for ``day``: universes, market condition, indicators.
 
@@ -177,7 +177,7 @@ def prepare_inputs(
     )
 
 
-def run_engine(version: str, prepared: PreparedRun, params: EngineParams) -> EngineResult:
+def run_engine(version: str, prepared: PreparedRun, params: RunParams) -> EngineResult:
     """Run one engine version on the prepared inputs."""
     inp = prepared.input_for(params, version)
     if version == "v1":

@@ -37,8 +37,8 @@ from scanctl.scan.lock import run_lock
 from scanctl.scan.options import ScanOptions
 from scanctl.scan.persist import RunRow, insert_run, rank_rows, replace_ranks
 from scanctl.scan.prepare import (
-    EngineParams,
     MarketData,
+    RunParams,
     load_market_data,
     prepare_inputs,
     run_engine,
@@ -210,7 +210,7 @@ def _run_locked(
     notify_settings: NotifySettings,
 ) -> ScanOutcome:
     options = ScanOptions.from_mapping(config.section("scan"))
-    params = EngineParams.from_config(config).with_limits(request.kospi_limit, request.kosdaq_limit)
+    params = RunParams.from_config(config).with_limits(request.kospi_limit, request.kosdaq_limit)
     day = request.date or today_kst()
     versions = resolve_versions(db, request.versions)
     calendar = KrxCalendar.from_db(db)
@@ -249,14 +249,14 @@ def _run_locked(
     return outcome
 
 
-def max_lookback(params: EngineParams, versions: tuple[str, ...]) -> int:
+def max_lookback(params: RunParams, versions: tuple[str, ...]) -> int:
     return max(params.lookback(version) for version in versions)
 
 
 def scan_session(
     data: MarketData,
     day: dt.date,
-    params: EngineParams,
+    params: RunParams,
     versions: tuple[str, ...],
     progress: Progress | None = None,
 ) -> tuple[dict[str, Any], dict[str, VersionOutcome]]:
@@ -271,7 +271,7 @@ def scan_session(
     return prepared.condition.to_record(), outcomes
 
 
-def _run_version(version: str, prepared, params: EngineParams) -> VersionOutcome:
+def _run_version(version: str, prepared, params: RunParams) -> VersionOutcome:
     """Run one engine; any exception is this version's failure, never the run's."""
     run_id = f"{prepared.date.isoformat()}-{version}-{uuid.uuid4().hex[:12]}"
     started_at = now_kst()
@@ -309,7 +309,7 @@ def save_session(
     trigger: str,
     outcomes: dict[str, VersionOutcome],
     condition: dict[str, Any],
-    params: EngineParams,
+    params: RunParams,
     enqueue: Callable[[sqlite_utils.Database], None] | None = None,
 ) -> None:
     """Every version's rows and run rows, and the notification outbox (``enqueue``), of one
@@ -348,7 +348,7 @@ def save_session(
             time.sleep(float(pause.split(":", 1)[1]))
 
 
-def _params_record(params: EngineParams, version: str) -> dict[str, Any]:
+def _params_record(params: RunParams, version: str) -> dict[str, Any]:
     return {
         "universe": params.universe.to_record(),
         "market": params.market.to_record(),

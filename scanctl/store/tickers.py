@@ -81,7 +81,6 @@ class IndexSeries:
     low: np.ndarray
     close: np.ndarray
 
-
     def until(self, day: dt.date, count: int) -> IndexSeries:
         """A view of the last ``count`` bars dated ≤ ``day``."""
         end = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))

@@ -29,12 +29,12 @@ def build_demo_db(path: Path, n_tickers: int = 2700, n_sessions: int = 400) -> N
 def child_engines(db_path: str) -> None:
     """Runs in its own process: time from panel in memory to ranked picks, then report RSS."""
     from scanctl.config import Config
-    from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
+    from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
 
     db = open_db(db_path)
     day = dt.date.fromisoformat(db.execute("SELECT max(date) FROM bars").fetchone()[0])
-    params = EngineParams.from_config(Config())
+    params = RunParams.from_config(Config())
     data = load_market_data(db, day, 220, params.market)
     best = float("inf")
     counts = {}
@@ -156,7 +156,7 @@ def bench_real_data_counts(folder: Path) -> None:
         return
     from scanctl.config import Config
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.scan.prepare import EngineParams, load_market_data, prepare_inputs, run_engine
+    from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
     from scanctl.store.importer import import_files
 
@@ -164,7 +164,7 @@ def bench_real_data_counts(folder: Path) -> None:
     import_files(
         db, SHARED_KRX / "ohlcv.csv.gz", SHARED_KRX / "tickers.csv", SHARED_KRX / "indexes.csv.gz"
     )
-    params = EngineParams.from_config(Config())
+    params = RunParams.from_config(Config())
     sessions = KrxCalendar().sessions_in_range(dt.date(2025, 9, 1), dt.date(2025, 11, 28))
     start = time.perf_counter()
     print("  date        regime   v1 v2 v3")
