@@ -62,3 +62,26 @@ def test_bad_files(tmp_path, text, message):
 def test_unknown_env_section():
     with pytest.raises(ConfigError, match="SCANCTL_FOO_BAR"):
         load_config(None, environ={"SCANCTL_FOO_BAR": "1"})
+
+
+def test_config_show_lists_effective_defaults_and_masks(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from scanctl.cli.main import app
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[scan]\nkospi_limit = 50\n[engines.v3.midterm]\ntop_n = 7\n"
+        '[notify.channels.ops]\ntype = "telegram"\nbot_token = "123:SECRET"\nchat_id = "42"\n'
+    )
+    result = CliRunner().invoke(app, ["--config", str(path), "config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    sections = json.loads(result.stdout)["sections"]
+    assert sections["scan"]["kospi_limit"] == 50 and sections["scan"]["kosdaq_limit"] == 100
+    assert sections["engines.v1"]["top_k"] == 5  # a default
+    assert sections["engines.v3.midterm"]["top_n"] == 7  # from the file
+    assert sections["data"]["provider"] == "naver"
+    assert sections["notify"]["channels"]["ops"]["bot_token"] == MASK
+    assert "SECRET" not in result.stdout

@@ -13,15 +13,16 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("show")
 def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Print the configuration after file, SCANCTL_* variables and flags; secrets masked.
+    """Print the effective configuration (defaults, file, SCANCTL_* variables); secrets masked.
 
     Example: SCANCTL_SCAN_KOSPI_LIMIT=50 scanctl config show
     """
     from scanctl.config import render_toml
+    from scanctl.scan.effective import effective_sections
 
     context = app_context(ctx)
     config = context.config
-    masked = config.masked()
+    masked = effective_sections(config)
     if as_json:
         print_json({"path": str(config.path) if config.path else None, "sections": masked})
         return
