@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from scanctl.logs import LOGGER
 
 
 def stdout_is_tty() -> bool:
@@ -73,7 +76,9 @@ def progress_bar(title: str, enabled: bool = True) -> Iterator[Callable[[int, in
 
 
 def message(text: str) -> None:
-    """A line for the operator on stderr (never parsed by scripts)."""
+    """A line for the operator on stderr (never parsed by scripts); silent under ``-q``."""
+    if logging.getLogger(LOGGER).level >= logging.ERROR:
+        return
     sys.stderr.write(text + "\n")
 
 

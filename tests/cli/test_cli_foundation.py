@@ -115,3 +115,12 @@ def test_config_show_masks_secrets(tmp_path, db_path):
         app, ["config", "show", "--json"], env={"SCANCTL_SCAN_KOSPI_LIMIT": "50"}
     )
     assert json.loads(env_result.stdout)["sections"]["scan"]["kospi_limit"] == 50
+
+
+def test_quiet_silences_messages_but_not_errors(tmp_path, db_path):
+    bars = tmp_path / "bars.csv"
+    bars.write_text("date,ticker,open,high,low,close,volume\n2025-11-28,005930,1,2,1,2,3\n")
+    quiet = run_cli("--db", str(db_path), "-q", "data", "import", str(bars))
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    failing = run_cli("--db", str(db_path), "-q", "data", "import", str(tmp_path / "none.csv"))
+    assert failing.returncode == 2 and "does not exist" in failing.stderr
