@@ -57,7 +57,6 @@ def show(
             row["rank"] or "-",
             row["code"],
             row["name"],
-            row["market"] or "-",
             "-" if row["score"] is None else f"{row['score']:.2f}",
             row["score_label"],
             row["strategy"] or "-",
@@ -67,7 +66,7 @@ def show(
         for row in rows
     ]
     print_table(
-        ["version", "rank", "code", "name", "market", "score", "label", "strategy", "close", "chg"],
+        ["ver", "rank", "code", "name", "score", "label", "strategy", "close", "chg"],
         table,
         title=f"Picks of {shown}",
     )

@@ -37,10 +37,11 @@ def print_table(
     """A rich table on a TTY; elsewhere a plain, column-aligned text table."""
     cells = [["" if cell is None else _text(cell) for cell in row] for row in rows]
     if stdout_is_tty():
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title, header_style="bold")
+        table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
         for column in columns:
             table.add_column(column)
         for row in cells:
