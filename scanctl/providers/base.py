@@ -81,13 +81,23 @@ Progress = Callable[[int, int], None]
 PROVIDERS: Mapping[str, str] = MappingProxyType(
     {
         "naver": "scanctl.providers.naver:SPEC",
+        "kis": "scanctl.providers.kis:SPEC",
+        "kiwoom": "scanctl.providers.kiwoom:SPEC",
+        "krx-openapi": "scanctl.providers.krx_openapi:SPEC",
     }
 )
 DEFAULT_PROVIDER = "naver"
 
 
 class SourceError(DataNotReady):
-    """A source failed to deliver (after bounded retries): nothing from it is written (exit 3)."""
+    """A source failed to deliver (after bounded retries): nothing from it is written (exit 3).
+
+    ``status`` is the HTTP status that ended the request, when there was one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PayloadError(SourceError):

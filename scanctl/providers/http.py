@@ -323,9 +323,9 @@ class HttpClient:
         if status >= 500:
             raise _Retry(f"HTTP {status}")
         if status == 401:
-            raise SourceError(f"{self.source}: {where}: HTTP 401, credentials rejected")
+            raise SourceError(f"{self.source}: {where}: HTTP 401, credentials rejected", 401)
         if not 200 <= status < 300:
-            raise SourceError(f"{self.source}: {where}: HTTP {status}")
+            raise SourceError(f"{self.source}: {where}: HTTP {status}", status)
         if expect != "text" and _HTML.match(response.content[:2048]):
             title = self.redact(_title(response.content))
             raise self.breaker.open(f"block page from {where}: {title!r}")

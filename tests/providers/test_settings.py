@@ -76,7 +76,10 @@ def test_bad_provider_keys(tmp_path, text, message):
     ("text", "message"),
     [
         ("[data]\ncoverage_min = 1.5\n", r"coverage_min = 1.5: out of range 0.0 … 1.0"),
-        ('[data]\nprovider = "yahoo"\n', r"provider = 'yahoo': unknown provider; known: naver"),
+        (
+            '[data]\nprovider = "yahoo"\n',
+            r"provider = 'yahoo': unknown provider; known: kis, kiwoom, krx-openapi, naver",
+        ),
         ("[data]\ncoverage = 0.9\n", r"\[data\] coverage: unknown key; known keys: provider"),
     ],
 )
@@ -86,7 +89,8 @@ def test_bad_data_keys(tmp_path, text, message):
 
 
 def test_unknown_source_lists_known_ones(tmp_path, db):
-    with pytest.raises(ConfigError, match=r"unknown provider 'kiwoomx'; known: naver"):
+    known = r"known: kis, kiwoom, krx-openapi, naver"
+    with pytest.raises(ConfigError, match=rf"unknown provider 'kiwoomx'; {known}"):
         make_provider("kiwoomx", config_from(tmp_path, ""), db)
 
 

@@ -1,0 +1,460 @@
+"""The ``kis`` provider: Korea Investment & Securities Open API (app key + secret, adjusted bars).
+
+(Over 400 lines: besides the provider it holds the helpers the per-ticker broker providers share
+— date paging, the per-day batches, JSON and number checks — which ``kiwoom`` imports.)
+
+Endpoints (KIS Developers, koreainvestment/open-trading-api ``examples_llm``; ECOSYSTEM.md §1.4):
+
+* **Token** ``POST {base_url}/oauth2/tokenP`` with ``{grant_type: client_credentials, appkey,
+  appsecret}`` → ``{access_token, access_token_token_expired: "YYYY-MM-DD HH:MM:SS" (KST),
+  expires_in}``. Valid 24 h, issued at most once a minute (EGW00133): cached on disk
+  (`providers.tokens`) and reused across cron runs until 30 min before it expires.
+* **Daily bars** ``GET /uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice`` with
+  ``tr_id: FHKST03010100`` and ``FID_COND_MRKT_DIV_CODE=J`` (KRX), ``FID_INPUT_ISCD=code``,
+  ``FID_INPUT_DATE_1/2`` (first / last date), ``FID_PERIOD_DIV_CODE=D``, ``FID_ORG_ADJ_PRC=0``
+  (**adjusted** prices) → ``{rt_cd, msg_cd, msg1, output1, output2: [{stck_bsop_date, stck_oprc,
+  stck_hgpr, stck_lwpr, stck_clpr, acml_vol, acml_tr_pbmn}, …]}``, newest first, at most 100
+  rows a call: longer ranges are paged backwards by moving ``FID_INPUT_DATE_2`` before the
+  oldest row received. ``acml_tr_pbmn`` (KRW) is stored as the traded value.
+* **Index bars** ``GET /uapi/domestic-stock/v1/quotations/inquire-daily-indexchartprice`` with
+  ``tr_id: FHKUP03500100``, ``FID_COND_MRKT_DIV_CODE=U``, ``FID_INPUT_ISCD`` 0001 (KOSPI) or
+  1001 (KOSDAQ) → ``output2: [{stck_bsop_date, bstp_nmix_oprc, bstp_nmix_hgpr, bstp_nmix_lwpr,
+  bstp_nmix_prpr, acml_vol}]``, paged the same way.
+* **Ticker master** from the public master files (`providers.kis_master`), no token needed.
+
+Every data request carries ``authorization: Bearer``, ``appkey``, ``appsecret``, ``tr_id`` and
+``custtype: P`` headers (never logged: the client logs host and path only, and scrubs the key,
+the secret and the token from every message).
+
+Errors: ``rt_cd`` ≠ 0 in a 200 reply is an error; ``EGW00201`` (over 20 requests per second) is
+`Throttled` and retried with backoff; ``EGW00121`` / ``EGW00123`` (invalid / expired token) or
+HTTP 401 renew the token once (one renewal per stale token, shared by the workers) and repeat the
+request; a second refusal is `CredentialsRejected` (nothing more is asked this run). KIS is
+reported to answer some gateway errors with HTTP 500 (retried as a server error) or 403 (a block
+for the shared client: it opens the breaker). Rate: ``rate_per_s`` defaults to 15 (stable
+throughput measured by public clients) and may not exceed 20, the real-account limit (a paper
+account allows 5: set ``rate_per_s = 5``); at most ``max_in_flight`` (≤ 5) requests at once.
+
+Bars are stamped with ``stck_bsop_date``: a day KIS has not published yet yields the latest
+earlier bar, which the stamped-date gate catches; the bar before it gives the `PreviousClose`. A
+halted day (open/high/low 0, volume 0) is stored as ``(close, close, close, close, 0)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from scanctl.errors import BadInput, ConfigError
+from scanctl.logs import get_logger
+from scanctl.market.dates import now_kst, stored_date
+from scanctl.providers.base import (
+    INDEX_CODES,
+    BarRow,
+    DayBars,
+    IndexBarRow,
+    PayloadError,
+    PreviousClose,
+    Progress,
+    ProviderBase,
+    ProviderSpec,
+    SourceError,
+    Throttled,
+    TickerRow,
+)
+from scanctl.providers.http import HttpClient, HttpResponse
+from scanctl.providers.kis_master import MASTER_FILES, check_zip, read_master
+from scanctl.providers.settings import ProviderConfig
+from scanctl.providers.tokens import (
+    CredentialsRejected,
+    Token,
+    TokenCache,
+    TokenKeeper,
+    is_unauthorized,
+)
+
+log = get_logger("providers.kis")
+
+NAME = "kis"
+TOKEN_PATH = "/oauth2/tokenP"
+CHART_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"
+INDEX_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-indexchartprice"
+CHART_TR, INDEX_TR = "FHKST03010100", "FHKUP03500100"
+INDEX_ISCD = {"KOSPI": "0001", "KOSDAQ": "1001"}
+MAX_RATE = 20.0
+PAGE_ROWS = 100
+LOOKBACK_DAYS = 20  # calendar days before the first day: its previous session, across holidays
+PAGE_GAP_DAYS = 10  # a page ending this far after the start may have more rows before it
+MAX_PAGES = 100
+THROTTLED = frozenset({"EGW00201"})
+STALE_TOKEN = frozenset({"EGW00121", "EGW00123"})
+TOKEN_TOO_SOON = "EGW00133"
+
+_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_INTEGER = re.compile(r"^\d{1,18}$")
+_DECIMAL = re.compile(r"^\d{1,12}(?:\.\d{1,6})?$")
+_EXPIRY = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
+
+
+class StaleToken(SourceError):
+    """The source says the token is invalid or expired: renew it once and repeat the request."""
+
+
+class KisProvider(ProviderBase):
+    """KIS Open API over a configurable API host and master-file host (see the module doc)."""
+
+    name = NAME
+    ticker_fields = frozenset({"name", "market", "security_type", "managed", "halted", "listed_on"})
+
+    def __init__(self, client: HttpClient, app_key: str, app_secret: str, master_url: str) -> None:
+        super().__init__(client)
+        self.base_url = client.settings.base_url
+        self.master_url = master_url.rstrip("/")
+        self._key, self._secret = app_key, app_secret
+        cache = TokenCache(NAME, app_key, self.base_url)
+        self.tokens = TokenKeeper(client, cache, self._issue_token)
+
+    # ---- the Provider interface -----------------------------------------------------------------
+    def fetch_tickers(self) -> list[TickerRow]:
+        """KOSPI and KOSDAQ from the master files, every exclusion flag mapped."""
+        tickers: dict[str, TickerRow] = {}
+        for market, stem in MASTER_FILES.items():
+            url = f"{self.master_url}/{stem}.mst.zip"
+            reply = self.client.get(url, expect="text", check=check_zip)
+            for record in read_master(reply.content, market):
+                tickers.setdefault(record.code, record.ticker())
+        return sorted(tickers.values(), key=lambda row: row.code)
+
+    def fetch_bars(
+        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
+    ) -> DayBars:
+        """The bars of ``day``: one chart request per code (bounded fan-out)."""
+        return self.fetch_days([day], codes, progress)[0]
+
+    def fetch_days(
+        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
+    ) -> list[DayBars]:
+        """Each code's chart once, from `LOOKBACK_DAYS` before the first day to the last."""
+        days = sorted(days)
+        if not days:
+            return []
+        start = days[0] - dt.timedelta(days=LOOKBACK_DAYS)
+        series, failures = self.client.map(
+            lambda code: self._bars(code, start, days[-1]), codes, progress
+        )
+        return batches_from_series(NAME, days, codes, series, failures)
+
+    def fetch_history(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
+        """Adjusted bars of ``code`` dated ``start`` … ``end``, ascending (paged by 100)."""
+        first, last = start.isoformat(), end.isoformat()
+        return [row for row in self._bars(code, start, end) if first <= row[0] <= last]
+
+    def fetch_index(self, index_code: str, start: dt.date, end: dt.date) -> list[IndexBarRow]:
+        """KOSPI (0001) or KOSDAQ (1001) from the sector-index daily chart."""
+        if index_code not in INDEX_CODES:
+            raise BadInput(f"index {index_code!r}: kis serves {', '.join(INDEX_CODES)}")
+
+        def page(first: dt.date, last: dt.date) -> list[tuple[str, IndexBarRow]]:
+            params = _chart_params("U", INDEX_ISCD[index_code], first, last)
+            params.pop("FID_ORG_ADJ_PRC")
+            payload = self._call(INDEX_PATH, INDEX_TR, params)
+            items = _dated_items(payload, f"kis: index {index_code}")
+            return [(day, _index_bar(index_code, day, item)) for day, item in items]
+
+        return [row for _, row in paged(page, start, end, f"kis: index {index_code}")]
+
+    # ---- requests ---------------------------------------------------------------------------
+    def _bars(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
+        def page(first: dt.date, last: dt.date) -> list[tuple[str, BarRow]]:
+            payload = self._call(CHART_PATH, CHART_TR, _chart_params("J", code, first, last))
+            items = _dated_items(payload, f"kis: chart {code}")
+            return [(day, _bar(code, day, item)) for day, item in items]
+
+        return [row for _, row in paged(page, start, end, f"kis: {code}")]
+
+    def _call(self, path: str, tr_id: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        """One GET with the token; a refused token is renewed once and the request repeated."""
+        token = self.tokens.current()
+        for attempt in (1, 2):
+            headers = {
+                "content-type": "application/json; charset=utf-8",
+                "authorization": f"Bearer {token}",
+                "appkey": self._key,
+                "appsecret": self._secret,
+                "tr_id": tr_id,
+                "custtype": "P",
+            }
+            url = self.base_url + path
+            try:
+                reply = self.client.get(url, params, expect="json", headers=headers, check=self._ok)
+            except SourceError as exc:
+                if not (isinstance(exc, StaleToken) or is_unauthorized(exc)):
+                    raise
+                if attempt == 2:
+                    raise CredentialsRejected(
+                        self.client.redact(
+                            f"kis: a freshly issued token was refused too ({exc}); check that "
+                            "app_key / app_secret in [data.kis] belong to an active KIS Open "
+                            "API service"
+                        )
+                    ) from None
+                token = self.tokens.renew(token)
+                continue
+            return json_object(reply.content, f"kis: {reply.where}")
+        raise AssertionError("unreachable")
+
+    def _ok(self, response: HttpResponse) -> None:
+        """``check``: rt_cd 0, or the error it is (throttle, stale token, other)."""
+        payload = json_object(response.content, f"kis: {response.where}")
+        if str(payload.get("rt_cd", "")) == "0":
+            return
+        code, message = str(payload.get("msg_cd", ""))[:12], _text(payload.get("msg1"))
+        text = self.client.redact(f"kis: {response.where}: {code} {message}".rstrip())
+        if code in THROTTLED:
+            raise Throttled(text)
+        if code in STALE_TOKEN:
+            raise StaleToken(text)
+        raise SourceError(text)
+
+    def _issue_token(self) -> Token:
+        body = {"grant_type": "client_credentials", "appkey": self._key, "appsecret": self._secret}
+        try:
+            reply = self.client.request(
+                "POST", self.base_url + TOKEN_PATH, expect="json", json=body, check=self._token_ok
+            )
+        except SourceError as exc:
+            if is_unauthorized(exc):
+                raise CredentialsRejected(
+                    self.client.redact(f"{exc}; check app_key / app_secret in [data.kis]")
+                ) from None
+            raise
+        payload = json_object(reply.content, "kis: token")
+        value = payload.get("access_token")
+        if not isinstance(value, str) or not value.strip():
+            raise PayloadError("kis: the token reply has no access_token")
+        self.client.add_secret(value)
+        return Token(value, _expiry(payload))
+
+    def _token_ok(self, response: HttpResponse) -> None:
+        payload = json_object(response.content, "kis: token")
+        code = payload.get("error_code")
+        if code is None:
+            return
+        code, message = str(code)[:12], _text(payload.get("error_description"))
+        if code == TOKEN_TOO_SOON:
+            raise SourceError(
+                self.client.redact(
+                    f"kis: token refused ({code} {message}): KIS issues one token a minute; "
+                    "run again in a minute (the token is then cached for 24 h)"
+                )
+            )
+        raise CredentialsRejected(
+            self.client.redact(
+                f"kis: token refused ({code} {message}); check app_key / app_secret in [data.kis] "
+                "or SCANCTL_DATA_KIS_APP_KEY / SCANCTL_DATA_KIS_APP_SECRET"
+            )
+        )
+
+
+# ---- shared by the per-ticker broker providers ------------------------------------------------
+
+
+def batches_from_series(
+    source: str,
+    days: Sequence[dt.date],
+    codes: Sequence[str],
+    series: Mapping[str, list[BarRow]],
+    failures: Mapping[str, SourceError],
+) -> list[DayBars]:
+    """One `DayBars` per day from each code's ascending bars: the bar dated that day, else the
+    latest earlier one (stamped with its own date), the bar before it as the `PreviousClose`."""
+    dates = {code: [row[0] for row in rows] for code, rows in series.items()}
+    batches = []
+    for day in days:
+        iso = day.isoformat()
+        rows: list[BarRow] = []
+        previous: dict[str, PreviousClose] = {}
+        missing = {code: str(error) for code, error in failures.items()}
+        for code in codes:
+            if code in failures:
+                continue
+            position = bisect.bisect_right(dates.get(code, []), iso) - 1
+            if position < 0:
+                missing[code] = f"{source}: {code} has no bar on or before {iso}"
+                continue
+            rows.append(series[code][position])
+            if position > 0:
+                before = series[code][position - 1]
+                previous[code] = PreviousClose(before[0], before[5])
+        batches.append(DayBars(day, rows, previous, missing))
+    return batches
+
+
+Page = Callable[[dt.date, dt.date], list[tuple[str, Any]]]
+
+
+def paged(page: Page, start: dt.date, end: dt.date, where: str) -> list[tuple[str, Any]]:
+    """``(ISO date, item)`` dated ``start`` … ``end``, ascending, from a source that returns the
+    latest rows of a date range: the range's end moves before the oldest row received until the
+    start is reached, a short page ends near it, or a page brings nothing new."""
+    first, collected = start.isoformat(), {}
+    last = end
+    for _ in range(MAX_PAGES):
+        items = page(start, last)
+        fresh = [(d, item) for d, item in items if first <= d <= last.isoformat()]
+        fresh = [(d, item) for d, item in fresh if d not in collected]
+        collected.update(fresh)
+        if not items or not fresh:
+            break
+        oldest = min(d for d, _ in items)
+        gap = (stored_date(oldest) - start).days
+        if oldest <= first or (len(items) < PAGE_ROWS and gap <= PAGE_GAP_DAYS):
+            break
+        last = stored_date(oldest) - dt.timedelta(days=1)
+    else:
+        raise PayloadError(f"{where}: more than {MAX_PAGES} pages for {start} … {end}")
+    return sorted(collected.items())
+
+
+def json_object(content: bytes, where: str) -> dict[str, Any]:
+    """A UTF-8 JSON object, or `PayloadError` saying why not (truncated, garbled, wrong shape)."""
+    try:
+        payload = json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"{where}: not UTF-8 (byte {exc.start}); garbled reply") from None
+    except RecursionError:
+        raise PayloadError(f"{where}: JSON nested too deeply; garbled reply") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            f"{where}: invalid JSON at character {exc.pos} of {len(content):,} bytes "
+            f"({exc.msg}); truncated or garbled reply"
+        ) from None
+    if not isinstance(payload, dict):
+        raise PayloadError(f"{where}: expected a JSON object, got {type(payload).__name__}")
+    return payload
+
+
+def iso_day(text: Any, where: str) -> str:
+    """``YYYYMMDD`` → ``YYYY-MM-DD`` or `PayloadError`."""
+    match = _DAY.match(text) if isinstance(text, str) else None
+    try:
+        if match is None:
+            raise ValueError
+        return dt.date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        raise PayloadError(f"{where}: invalid date {str(text)[:12]!r}") from None
+
+
+def halted_row(code: str, day: str, values: Sequence[int], value: int | None) -> BarRow:
+    """A bar; a halted day (open/high/low 0, volume 0, a close) becomes the close four times."""
+    open_, high, low, close, volume = values
+    if open_ == high == low == 0 and volume == 0 and close > 0:
+        open_ = high = low = close
+    return (day, code, open_, high, low, close, volume, value)
+
+
+def _dated_items(payload: Mapping[str, Any], where: str) -> list[tuple[str, Mapping[str, Any]]]:
+    items = payload.get("output2")
+    if not isinstance(items, list):
+        raise PayloadError(f"{where}: no output2 list in the reply")
+    dated: list[tuple[str, Mapping[str, Any]]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise PayloadError(f"{where}: output2 holds a {type(item).__name__}")
+        if not item.get("stck_bsop_date"):
+            continue  # KIS pads an empty range with empty rows
+        dated.append((iso_day(item["stck_bsop_date"], where), item))
+    if len({day for day, _ in dated}) != len(dated):
+        raise PayloadError(f"{where}: the reply repeats a date")
+    return dated
+
+
+def _bar(code: str, day: str, item: Mapping[str, Any]) -> BarRow:
+    where = f"kis: chart {code} {day}"
+    names = ("stck_oprc", "stck_hgpr", "stck_lwpr", "stck_clpr", "acml_vol")
+    values = [_integer(item.get(name), where) for name in names]
+    value = item.get("acml_tr_pbmn")
+    traded = _integer(value, where) if value not in (None, "") else None
+    return halted_row(code, day, values, traded)
+
+
+def _index_bar(index_code: str, day: str, item: Mapping[str, Any]) -> IndexBarRow:
+    where = f"kis: index {index_code} {day}"
+    open_, high, low, close = (
+        _decimal(item.get(f"bstp_nmix_{name}"), where) for name in ("oprc", "hgpr", "lwpr", "prpr")
+    )
+    return (day, index_code, open_, high, low, close, _integer(item.get("acml_vol"), where))
+
+
+def _chart_params(market: str, code: str, first: dt.date, last: dt.date) -> dict[str, str]:
+    return {
+        "FID_COND_MRKT_DIV_CODE": market,
+        "FID_INPUT_ISCD": code,
+        "FID_INPUT_DATE_1": first.strftime("%Y%m%d"),
+        "FID_INPUT_DATE_2": last.strftime("%Y%m%d"),
+        "FID_PERIOD_DIV_CODE": "D",
+        "FID_ORG_ADJ_PRC": "0",
+    }
+
+
+def _integer(text: Any, where: str) -> int:
+    if not isinstance(text, str) or not _INTEGER.match(text):
+        raise PayloadError(f"{where}: {str(text)[:20]!r} is not a whole number")
+    return int(text)
+
+
+def _decimal(text: Any, where: str) -> float:
+    if not isinstance(text, str) or not _DECIMAL.match(text):
+        raise PayloadError(f"{where}: {str(text)[:20]!r} is not a number")
+    return float(text)
+
+
+def _text(value: Any) -> str:
+    """A source's message, printable and short (it is untrusted text)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value or ""))
+    return " ".join(text.split())[:120]
+
+
+def _expiry(payload: Mapping[str, Any]) -> dt.datetime:
+    stamp = payload.get("access_token_token_expired")
+    match = _EXPIRY.match(stamp) if isinstance(stamp, str) else None
+    if match is not None:
+        try:
+            return dt.datetime(*(int(part) for part in match.groups()), tzinfo=now_kst().tzinfo)
+        except ValueError:
+            pass
+    seconds = payload.get("expires_in")
+    if isinstance(seconds, int) and not isinstance(seconds, bool) and 0 < seconds <= 400_000:
+        return now_kst() + dt.timedelta(seconds=seconds)
+    raise PayloadError("kis: the token reply has no usable expiry")
+
+
+def _build(config: ProviderConfig, client: HttpClient) -> KisProvider:
+    rate = client.settings.rate_per_s
+    if rate > MAX_RATE:
+        raise ConfigError(
+            f"[data.kis] rate_per_s = {rate:g}: KIS allows at most {MAX_RATE:g} requests per "
+            "second on a real account (5 on a paper account); set rate_per_s ≤ 20"
+        )
+    master_url = config.options["master_url"]
+    if not isinstance(master_url, str) or not master_url.startswith("http"):
+        raise ConfigError(f"[data.kis] master_url = {master_url!r}: must be an http(s) URL")
+    key, secret = str(config.options["app_key"]), str(config.options["app_secret"])
+    return KisProvider(client, key, secret, master_url)
+
+
+SPEC = ProviderSpec(
+    name=NAME,
+    build=_build,
+    http_defaults={"base_url": "https://openapi.koreainvestment.com:9443", "rate_per_s": 15.0},
+    options={
+        "app_key": None,
+        "app_secret": None,
+        "master_url": "https://new.real.download.dws.co.kr/common/master",
+    },
+    required=frozenset({"app_key", "app_secret"}),
+)

@@ -1,0 +1,355 @@
+"""The ``kiwoom`` provider: Kiwoom Securities REST API (app key + secret key, adjusted bars).
+
+Endpoints (Kiwoom REST API guide as public clients use it; ECOSYSTEM.md §1.5):
+
+* **Token** ``POST {base_url}/oauth2/token`` with ``{grant_type: client_credentials, appkey,
+  secretkey}`` → ``{token, token_type, expires_dt: "YYYYMMDDhhmmss" (KST), return_code: 0}``;
+  cached on disk across runs (`providers.tokens`) until 30 min before it expires.
+* **Daily chart** ``ka10081``: ``POST /api/dostk/chart`` with headers ``api-id: ka10081``,
+  ``authorization: Bearer …``, ``cont-yn``, ``next-key`` and the body ``{stk_cd, base_dt:
+  YYYYMMDD, upd_stkpc_tp: "1"}`` (``1`` = **adjusted** prices) → ``{stk_cd,
+  stk_dt_pole_chart_qry: [{dt, open_pric, high_pric, low_pric, cur_prc, trde_qty, trde_prica},
+  …], return_code, return_msg}``, newest first from ``base_dt``. More rows follow while the reply
+  headers say ``cont-yn: Y``: the next request repeats the body with ``cont-yn: Y`` and the
+  ``next-key`` received, until the rows reach the first date wanted. Prices may carry a ``+`` /
+  ``-`` sign (the direction of the change), which is dropped. ``trde_prica`` is in millions of
+  KRW; the traded value is stored as ``trde_prica × 1,000,000`` (rounded to the million).
+* **Stock list** ``ka10099``: ``POST /api/dostk/stkinfo`` with ``api-id: ka10099`` and
+  ``{mrkt_tp}`` (``0`` KOSPI, ``10`` KOSDAQ, ``8`` ETF, ``6`` REIT), paged like the chart →
+  ``{list: [{code, name, regDay, marketName, auditInfo, state, orderWarning, …}]}``.
+
+The ticker master: codes, names and markets from the KOSPI and KOSDAQ lists, ``listed_on`` from
+``regDay``; ``security_type`` ``etf`` / ``reit`` for codes in the ETF / REIT lists, else from the
+name as naver does (``ETN`` → etn, 스팩 → spac, a preferred-share suffix on a code not ending in 0
+→ preferred, otherwise stock). ``managed`` and ``halted`` are not taken from Kiwoom (the meaning
+of ``auditInfo`` / ``state`` / ``orderWarning`` is not published in a form we could verify): the
+store keeps its values (`ticker_fields`), false for new codes; the KIS master files
+(``--source kis``) carry every exclusion flag. Index bars are left to naver / kis (`fetch_index`
+returns [] and the engines use their proxy ETFs).
+
+Errors: ``return_code`` ≠ 0 in a reply is an error, identified by the bracketed code of
+``return_msg`` (``…[1700:허용된 요청 개수를 초과하였습니다]``) or the return code itself: 1700 is
+`Throttled` (retried with backoff, per API id); 8005 (invalid token) or HTTP 401 renews the token
+once and repeats the request; other 8xxx codes (app key, secret, IP, account type) are
+`CredentialsRejected` — never retried, the run is abandoned; any other code (e.g. 1634, which
+shares 1700's message) fails that request without retry.
+
+``rate_per_s`` defaults to 4 (Kiwoom publishes no number; 1700 is handled either way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from scanctl.logs import get_logger
+from scanctl.market.dates import now_kst
+from scanctl.providers.base import (
+    BarRow,
+    DayBars,
+    IndexBarRow,
+    PayloadError,
+    Progress,
+    ProviderBase,
+    ProviderSpec,
+    SourceError,
+    Throttled,
+    TickerRow,
+)
+from scanctl.providers.http import HttpClient, HttpResponse
+from scanctl.providers.kis import (
+    LOOKBACK_DAYS,
+    StaleToken,
+    batches_from_series,
+    halted_row,
+    iso_day,
+    json_object,
+)
+from scanctl.providers.settings import ProviderConfig
+from scanctl.providers.tokens import (
+    CredentialsRejected,
+    Token,
+    TokenCache,
+    TokenKeeper,
+    is_unauthorized,
+)
+
+log = get_logger("providers.kiwoom")
+
+NAME = "kiwoom"
+TOKEN_PATH = "/oauth2/token"
+CHART_PATH, CHART_API = "/api/dostk/chart", "ka10081"
+LIST_PATH, LIST_API = "/api/dostk/stkinfo", "ka10099"
+LIST_MARKETS = {"0": "KOSPI", "10": "KOSDAQ"}
+TYPE_LISTS = {"8": "etf", "6": "reit"}
+MAX_PAGES = 200
+THROTTLED, STALE_TOKEN = 1700, 8005
+VALUE_UNIT = 1_000_000  # trde_prica is in millions of KRW
+
+CODE = re.compile(r"^[0-9A-Z]{6}$")
+_SIGNED = re.compile(r"^[+-]?(\d{1,18})$")
+_BRACKET = re.compile(r"\[(\d{3,5})\b")
+_EXPIRY = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$")
+_PREFERRED_NAME = re.compile(r"\d?우[A-C]?(?:\(전환\))?$")
+
+
+class KiwoomProvider(ProviderBase):
+    """Kiwoom REST over a configurable host (see the module doc)."""
+
+    name = NAME
+    ticker_fields = frozenset({"name", "market", "security_type", "listed_on"})
+
+    def __init__(self, client: HttpClient, app_key: str, secret_key: str) -> None:
+        super().__init__(client)
+        self.base_url = client.settings.base_url
+        self._key, self._secret = app_key, secret_key
+        cache = TokenCache(NAME, app_key, self.base_url)
+        self.tokens = TokenKeeper(client, cache, self._issue_token)
+
+    # ---- the Provider interface -----------------------------------------------------------------
+    def fetch_tickers(self) -> list[TickerRow]:
+        """KOSPI and KOSDAQ from ``ka10099``; ETF and REIT lists give those security types."""
+        kinds = {}
+        for market_type, kind in TYPE_LISTS.items():
+            kinds.update({item["code"]: kind for item in self._listing(market_type)})
+        tickers: dict[str, TickerRow] = {}
+        for market_type, market in LIST_MARKETS.items():
+            for item in self._listing(market_type):
+                code, name = item["code"], _name(item.get("name"))
+                kind = kinds.get(code) or _security_type(name or "", code)
+                listed = item.get("regDay")
+                listed_on = iso_day(listed, f"kiwoom: {code}") if listed else None
+                tickers.setdefault(code, TickerRow(code, name, market, kind, listed_on=listed_on))
+        if not tickers:
+            raise PayloadError("kiwoom: the KOSPI and KOSDAQ lists are empty")
+        return sorted(tickers.values(), key=lambda row: row.code)
+
+    def fetch_bars(
+        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
+    ) -> DayBars:
+        """The bars of ``day``: one chart (a page or more) per code, bounded fan-out."""
+        return self.fetch_days([day], codes, progress)[0]
+
+    def fetch_days(
+        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
+    ) -> list[DayBars]:
+        """Each code's chart once, back from the last day to `LOOKBACK_DAYS` before the first."""
+        days = sorted(days)
+        if not days:
+            return []
+        start = days[0] - dt.timedelta(days=LOOKBACK_DAYS)
+        series, failures = self.client.map(
+            lambda code: self._bars(code, start, days[-1]), codes, progress
+        )
+        return batches_from_series(NAME, days, codes, series, failures)
+
+    def fetch_history(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
+        """Adjusted bars of ``code`` dated ``start`` … ``end``, ascending (all pages)."""
+        return self._bars(code, start, end)
+
+    def fetch_index(self, index_code: str, start: dt.date, end: dt.date) -> list[IndexBarRow]:
+        """Not taken from Kiwoom: [] (naver or kis serve index bars; engines use proxy ETFs)."""
+        return []
+
+    # ---- requests ---------------------------------------------------------------------------
+    def _bars(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
+        first, last = start.isoformat(), end.isoformat()
+        body = {"stk_cd": code, "base_dt": end.strftime("%Y%m%d"), "upd_stkpc_tp": "1"}
+        where = f"kiwoom: chart {code}"
+        rows: dict[str, BarRow] = {}
+        for payload in self._pages(CHART_PATH, CHART_API, body, where):
+            answered = str(payload.get("stk_cd") or code).removeprefix("A").split("_")[0]
+            if answered != code:
+                raise PayloadError(f"{where}: the reply is for {answered[:12]!r}")
+            items = payload.get("stk_dt_pole_chart_qry")
+            if not isinstance(items, list):
+                raise PayloadError(f"{where}: no stk_dt_pole_chart_qry list in the reply")
+            dates = [_bar(code, item, where) for item in items]
+            fresh = {row[0]: row for row in dates if row is not None and first <= row[0] <= last}
+            if not fresh.keys() - rows.keys() and rows:
+                break  # a page with nothing new: stop rather than loop
+            rows.update(fresh)
+            days = [row[0] for row in dates if row is not None]
+            if not days or min(days) <= first:
+                break
+        return [rows[day] for day in sorted(rows)]
+
+    def _listing(self, market_type: str) -> list[dict[str, Any]]:
+        where = f"kiwoom: list {market_type}"
+        found: dict[str, dict[str, Any]] = {}
+        for payload in self._pages(LIST_PATH, LIST_API, {"mrkt_tp": market_type}, where):
+            items = payload.get("list")
+            if not isinstance(items, list):
+                raise PayloadError(f"{where}: no 'list' in the reply")
+            for item in items:
+                code = item.get("code") if isinstance(item, dict) else None
+                if isinstance(code, str) and CODE.match(code):
+                    found.setdefault(code, item)
+        return list(found.values())
+
+    def _pages(
+        self, path: str, api_id: str, body: Mapping[str, str], where: str
+    ) -> Iterator[dict[str, Any]]:
+        """The reply payloads of one request and its continuations (``cont-yn`` / ``next-key``)."""
+        key: str | None = None
+        for _ in range(MAX_PAGES):
+            reply = self._call(path, api_id, body, key)
+            yield json_object(reply.content, where)
+            more = reply.headers.get("cont-yn", "N").strip().upper() == "Y"
+            following = reply.headers.get("next-key", "").strip()
+            if not more or not following or following == key:
+                return
+            key = following
+        raise PayloadError(f"{where}: more than {MAX_PAGES} continuation pages")
+
+    def _call(
+        self, path: str, api_id: str, body: Mapping[str, str], next_key: str | None
+    ) -> HttpResponse:
+        """One POST with the token; a refused token is renewed once and the request repeated."""
+        token = self.tokens.current()
+        for attempt in (1, 2):
+            headers = {
+                "Content-Type": "application/json;charset=UTF-8",
+                "authorization": f"Bearer {token}",
+                "api-id": api_id,
+                "cont-yn": "Y" if next_key else "N",
+                "next-key": next_key or "",
+            }
+            try:
+                return self.client.request(
+                    "POST",
+                    self.base_url + path,
+                    expect="json",
+                    json=dict(body),
+                    headers=headers,
+                    check=self._ok,
+                )
+            except SourceError as exc:
+                if not (isinstance(exc, StaleToken) or is_unauthorized(exc)):
+                    raise
+                if attempt == 2:
+                    raise CredentialsRejected(
+                        self.client.redact(
+                            f"kiwoom: a freshly issued token was refused too ({exc}); check "
+                            "app_key / secret_key in [data.kiwoom] and the registered IP"
+                        )
+                    ) from None
+                token = self.tokens.renew(token)
+        raise AssertionError("unreachable")
+
+    def _ok(self, response: HttpResponse) -> None:
+        """``check``: return_code 0, or the error it is (see the module doc)."""
+        payload = json_object(response.content, f"kiwoom: {response.where}")
+        code, message = _return_code(payload)
+        if code == 0:
+            return
+        text = self.client.redact(f"kiwoom: {response.where}: return code {code}: {message}")
+        if code == THROTTLED:
+            raise Throttled(text)
+        if code == STALE_TOKEN:
+            raise StaleToken(text)
+        if 8000 <= code <= 8999:
+            raise CredentialsRejected(
+                f"{text}; check app_key / secret_key in [data.kiwoom] (or "
+                "SCANCTL_DATA_KIWOOM_APP_KEY / _SECRET_KEY) and the IP registered with Kiwoom"
+            )
+        raise SourceError(text)
+
+    def _issue_token(self) -> Token:
+        body = {"grant_type": "client_credentials", "appkey": self._key, "secretkey": self._secret}
+        try:
+            reply = self.client.request(
+                "POST", self.base_url + TOKEN_PATH, expect="json", json=body, check=self._ok
+            )
+        except StaleToken as exc:
+            raise CredentialsRejected(str(exc)) from None
+        except SourceError as exc:
+            if is_unauthorized(exc):
+                raise CredentialsRejected(
+                    self.client.redact(f"{exc}; check app_key / secret_key in [data.kiwoom]")
+                ) from None
+            raise
+        payload = json_object(reply.content, "kiwoom: token")
+        value = payload.get("token")
+        if not isinstance(value, str) or not value.strip():
+            raise PayloadError("kiwoom: the token reply has no token")
+        self.client.add_secret(value)
+        return Token(value, _expiry(payload.get("expires_dt")))
+
+
+def _return_code(payload: Mapping[str, Any]) -> tuple[int, str]:
+    """``(code, message)``: 0 for success, else the bracketed code of the message or the
+    return code (a missing return code counts as success: the token reply may omit it)."""
+    raw = payload.get("return_code", 0)
+    message = "".join(ch if ch.isprintable() else " " for ch in str(payload.get("return_msg", "")))
+    message = " ".join(message.split())[:120]
+    try:
+        code = int(str(raw).strip())
+    except ValueError:
+        raise PayloadError(f"kiwoom: return_code {str(raw)[:12]!r} is not a number") from None
+    if code == 0:
+        return 0, message
+    bracket = _BRACKET.search(message)
+    return (int(bracket.group(1)) if bracket else code), message
+
+
+def _bar(code: str, item: Any, where: str) -> BarRow | None:
+    if not isinstance(item, dict):
+        raise PayloadError(f"{where}: a chart row is a {type(item).__name__}")
+    if not item.get("dt"):
+        return None
+    day = iso_day(item["dt"], where)
+    names = ("open_pric", "high_pric", "low_pric", "cur_prc", "trde_qty")
+    values = [_unsigned(item.get(name), f"{where} {day}") for name in names]
+    value = item.get("trde_prica")
+    traded = _unsigned(value, f"{where} {day}") * VALUE_UNIT if value not in (None, "") else None
+    return halted_row(code, day, values, traded)
+
+
+def _unsigned(text: Any, where: str) -> int:
+    match = _SIGNED.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise PayloadError(f"{where}: {str(text)[:20]!r} is not a whole number")
+    return int(match.group(1))
+
+
+def _name(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _security_type(name: str, code: str) -> str:
+    if "ETN" in name.upper():
+        return "etn"
+    if "스팩" in name:
+        return "spac"
+    if _PREFERRED_NAME.search(name) and not code.endswith("0"):
+        return "preferred"
+    return "stock"
+
+
+def _expiry(stamp: Any) -> dt.datetime:
+    match = _EXPIRY.match(stamp) if isinstance(stamp, str) else None
+    try:
+        if match is None:
+            raise ValueError
+        return dt.datetime(*(int(part) for part in match.groups()), tzinfo=now_kst().tzinfo)
+    except ValueError:
+        raise PayloadError(
+            f"kiwoom: the token reply has no usable expires_dt ({str(stamp)[:16]!r})"
+        ) from None
+
+
+def _build(config: ProviderConfig, client: HttpClient) -> KiwoomProvider:
+    options = config.options
+    return KiwoomProvider(client, str(options["app_key"]), str(options["secret_key"]))
+
+
+SPEC = ProviderSpec(
+    name=NAME,
+    build=_build,
+    http_defaults={"base_url": "https://api.kiwoom.com", "rate_per_s": 4.0},
+    options={"app_key": None, "secret_key": None},
+    required=frozenset({"app_key", "secret_key"}),
+)
