@@ -7,7 +7,7 @@ corporate-action check run as on a normal evening. Prints the wall time of the s
 60 s), the time to write the day's bars (budget 0.5 s), the requests sent and the most the
 server saw in flight (must be ≤ 5).
 
-Run: ``python -m tests.providers.bench_sync`` (not collected by pytest).
+Run: ``python -m tests.bench.sync`` or `make bench` (not collected by pytest).
 """
 
 from __future__ import annotations
