@@ -41,6 +41,11 @@ def configure_logging(verbose: int = 0, quiet: bool = False, as_json: bool = Fal
     logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
 
 
+def logs_as_json(logger: logging.Logger) -> bool:
+    """Whether ``logger`` writes JSON lines (``--log-json``)."""
+    return any(getattr(h.formatter, "as_json", False) for h in logger.handlers)
+
+
 def get_logger(name: str) -> logging.Logger:
     """A child of the ``scanctl`` logger; pass fields as ``extra={"fields": {...}}``."""
     return logging.getLogger(f"{LOGGER}.{name}")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from scanctl.logs import LOGGER
+from scanctl.logs import LOGGER, logs_as_json
 
 
 def stdout_is_tty() -> bool:
@@ -77,8 +77,13 @@ def progress_bar(title: str, enabled: bool = True) -> Iterator[Callable[[int, in
 
 
 def message(text: str) -> None:
-    """A line for the operator on stderr (never parsed by scripts); silent under ``-q``."""
-    if logging.getLogger(LOGGER).level >= logging.ERROR:
+    """A line for the operator on stderr (never parsed by scripts); silent under ``-q``, a JSON
+    log line under ``--log-json``."""
+    logger = logging.getLogger(LOGGER)
+    if logger.level >= logging.ERROR:
+        return
+    if logs_as_json(logger):
+        logger.info(text)
         return
     sys.stderr.write(text + "\n")
 

@@ -291,7 +291,7 @@ def _run_version(version: str, prepared, params: RunParams) -> VersionOutcome:
             duration_s=time.perf_counter() - started,
             error=f"{detail}\n{traceback.format_exc()}",
         )
-    return VersionOutcome(
+    outcome = VersionOutcome(
         version=version,
         status="ok",
         run_id=run_id,
@@ -301,6 +301,10 @@ def _run_version(version: str, prepared, params: RunParams) -> VersionOutcome:
         duration_s=time.perf_counter() - started,
         picks=result.picks,
     )
+    fields = {"version": version, "date": prepared.date.isoformat(), "run_id": run_id}
+    fields |= {"universe": outcome.universe_count, "matched": outcome.matched_count}
+    log.info("version done", extra={"fields": fields})
+    return outcome
 
 
 def save_session(

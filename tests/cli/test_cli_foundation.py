@@ -124,3 +124,13 @@ def test_quiet_silences_messages_but_not_errors(tmp_path, db_path):
     assert quiet.returncode == 0 and quiet.stderr == ""
     failing = run_cli("--db", str(db_path), "-q", "data", "import", str(tmp_path / "none.csv"))
     assert failing.returncode == 2 and "does not exist" in failing.stderr
+
+
+def test_log_json_lines_are_json(tmp_path, db_path):
+    bars = tmp_path / "bars.csv"
+    bars.write_text("date,ticker,open,high,low,close,volume\n2025-11-28,005930,1,2,1,2,3\n")
+    result = run_cli("--db", str(db_path), "--log-json", "data", "import", str(bars))
+    assert result.returncode == 0
+    record = json.loads(result.stderr.strip())
+    assert record["level"] == "info" and record["msg"].startswith("imported 1 bars")
+    assert record["ts"].endswith("+09:00")
