@@ -85,10 +85,8 @@ def _ema(xs: list, n: int) -> list:
     out: list = []
     prev = None
     for x in xs:
-        if prev is None:
-            prev = x  # stays None until the first defined x, which seeds the EMA
-        else:
-            prev = alpha * x + (1.0 - alpha) * prev
+        # None until the first defined x, which seeds the EMA
+        prev = x if prev is None else alpha * x + (1.0 - alpha) * prev
         out.append(prev)
     return out
 
@@ -107,9 +105,7 @@ def _tema(xs: list, n: int) -> list:
     e1 = _ema(xs, n)
     e2 = _ema(e1, n)
     e3 = _ema(e2, n)
-    return [
-        None if x is None else 3.0 * (x - y) + z for x, y, z in zip(e1, e2, e3, strict=True)
-    ]
+    return [None if x is None else 3.0 * (x - y) + z for x, y, z in zip(e1, e2, e3, strict=True)]
 
 
 def _rsi_from(num: list, den: list) -> list:
@@ -293,7 +289,6 @@ def build_universe(
 def final_limits(cond: Any, kp: int = 100, kd: int = 100) -> tuple[int, int]:
     """§2.4 divergence resize (status ok and market_divergence only)."""
     if cond.status != "ok" or not cond.market_divergence:
-
         return kp, kd
 
     def resize(limit: int, factor: float) -> int:
@@ -664,9 +659,7 @@ def _midterm_score(s: Series, pr: float) -> float:
 def _pullback_checks(s: Series) -> str | None:
     t, c = s.t, s.c[s.t]
     ema20, ema60 = s.EMA20[t], s.EMA60[t]
-    touched = any(
-        0.97 * s.EMA20[j] <= s.l[j] <= 1.02 * s.EMA20[j] for j in (t - 2, t - 1, t)
-    )
+    touched = any(0.97 * s.EMA20[j] <= s.l[j] <= 1.02 * s.EMA20[j] for j in (t - 2, t - 1, t))
     checks = [
         ("liquidity", s.turnover20 >= 1e9),
         ("price", c >= 2000),
