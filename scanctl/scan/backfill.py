@@ -107,7 +107,7 @@ def run_backfill(
         for number, day in enumerate(todo, start=1):
             if progress:
                 progress(number, len(todo), day)
-            condition, results = scan_session(data.until(day, lookback), day, params, versions)
+            condition, results = scan_session(data.until(day), day, params, versions)
             save_session(db, day, "backfill", results, condition, params)
             outcome.scanned[day.isoformat()] = {
                 version: {"status": r.status, "matched_count": r.matched_count}

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
 from scanctl.config import Config
@@ -24,12 +25,12 @@ from scanctl.engines.window import evaluation_window
 from scanctl.market.condition import MarketCondition, market_condition
 from scanctl.market.params import MarketParams, UniverseParams
 from scanctl.market.universe import build_universe, resize_limits
-from scanctl.store.panel import Panel, read_panel
+from scanctl.store.panel import Panel, read_older_bars, read_panel
 from scanctl.store.tickers import IndexSeries, TickerMaster, read_index_series, read_ticker_master
 
 # Extra stored dates read beyond the lookback, so that a ticker with up to this many missing
-# sessions (halts) in its window still gets its full `lookback` bars (ENGINES.md §0.4). A ticker
-# with more gaps is evaluated on the bars that fall inside the panel.
+# sessions (halts) in its window gets its full `lookback` bars from the one panel read. A ticker
+# with more gaps gets its older bars from `complete_history` (ENGINES.md §0.4 is exact).
 PANEL_MARGIN = 60
 # Index bars read per series: §3 needs ≥ 65 bars on P and Q and a 60-session hysteresis; US
 # trend terms look at up to 200 bars.
@@ -93,11 +94,15 @@ class MarketData:
     master: TickerMaster
     indexes: dict[str, IndexSeries]
 
-    def until(self, day: dt.date, lookback: int) -> MarketData:
-        """The view a scan of ``day`` reads: exactly what `load_market_data(db, day, lookback)`
-        returns, cut from data loaded once for a range of dates (backfill)."""
+    def until(self, day: dt.date) -> MarketData:
+        """The view of a scan of ``day`` within data loaded once for a range (backfill).
+
+        Windows, universe and market condition read only the last bars before ``day`` (at most
+        `lookback` a ticker, fixed depths for the condition), so the longer panel gives the
+        same results as `load_market_data` for ``day`` alone.
+        """
         return MarketData(
-            panel=self.panel.until(day, lookback + PANEL_MARGIN),
+            panel=self.panel.until(day),
             master=self.master,
             indexes={
                 code: series.until(day, INDEX_SESSIONS) for code, series in self.indexes.items()
@@ -114,9 +119,12 @@ def load_market_data(
 ) -> MarketData:
     """Read the panel (lookback + margin dates ≤ day), the master and the index series once.
 
-    ``extra_sessions`` reads that many more dates, for `MarketData.until` views of earlier days.
+    ``extra_sessions`` reads that many more dates, for `MarketData.until` views of the earlier
+    days of a range (backfill); the first of them is then the first day scanned.
     """
     panel = read_panel(db, day, lookback + PANEL_MARGIN + extra_sessions)
+    first_day = panel.dates[-1 - extra_sessions] if len(panel.dates) > extra_sessions else None
+    panel = complete_history(db, panel, first_day, lookback)
     codes = (market.kospi_index, market.kosdaq_index, market.us_spy, market.us_qqq, market.us_vix)
     indexes = {}
     for code in dict.fromkeys(codes):
@@ -124,6 +132,25 @@ def load_market_data(
         if len(series.dates):
             indexes[code] = series
     return MarketData(panel=panel, master=read_ticker_master(db, panel.codes), indexes=indexes)
+
+
+def complete_history(
+    db: sqlite_utils.Database, panel: Panel, first_day: np.datetime64 | None, lookback: int
+) -> Panel:
+    """Add the older bars of every ticker that trades on or after ``first_day`` but has fewer
+    than ``lookback`` bars before it in ``panel`` (long halts), so its windows are exact."""
+    if first_day is None or not len(panel.codes):
+        return panel
+    start = int(np.searchsorted(panel.dates, first_day))
+    before = panel.has_bar[:start].sum(axis=0)
+    trades = panel.has_bar[start:].any(axis=0)
+    short = trades & (before < lookback)
+    if not short.any():
+        return panel
+    older = read_older_bars(
+        db, panel.codes[short], panel.dates[0].astype(dt.date), lookback - before[short]
+    )
+    return panel.prepend(older) if older.has_bar.any() else panel
 
 
 @dataclass(frozen=True, eq=False)

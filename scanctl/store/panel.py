@@ -59,15 +59,29 @@ class Panel:
         row = int(np.searchsorted(self.dates, target))
         return row if row < len(self.dates) and self.dates[row] == target else None
 
-    def until(self, day: dt.date, count: int) -> Panel:
-        """A view of the last ``count`` dates ≤ ``day`` (what `read_panel(db, day, count)` reads,
-        for the codes of this panel)."""
+    def until(self, day: dt.date) -> Panel:
+        """A view of the dates ≤ ``day``."""
         end = int(np.searchsorted(self.dates, np.datetime64(day, "D"), side="right"))
-        rows = slice(max(0, end - count), end)
         return Panel(
-            dates=self.dates[rows],
+            dates=self.dates[:end],
             codes=self.codes,
-            **{name: getattr(self, name)[rows] for name in FIELDS},
+            **{name: getattr(self, name)[:end] for name in FIELDS},
+        )
+
+    def prepend(self, older: Panel) -> Panel:
+        """This panel with the rows of ``older`` (dates before ours) in front, for the codes we
+        have; older rows holding no bar are left out."""
+        keep = older.has_bar.any(axis=1)
+        cols = np.searchsorted(self.codes, older.codes)
+        known = cols < len(self.codes)
+        known[known] = self.codes[cols[known]] == older.codes[known]
+        arrays = {}
+        for name in FIELDS:
+            front = np.full((int(keep.sum()), len(self.codes)), np.nan)
+            front[:, cols[known]] = getattr(older, name)[keep][:, known]
+            arrays[name] = np.concatenate([front, getattr(self, name)])
+        return Panel(
+            dates=np.concatenate([older.dates[keep], self.dates]), codes=self.codes, **arrays
         )
 
     def code_index(self, code: str) -> int | None:
@@ -114,18 +128,72 @@ def read_panel(db: sqlite_utils.Database, end: dt.date, sessions: int) -> Panel:
         Empty (zero dates, zero codes) when nothing is stored up to ``end``.
     """
     dates = stored_dates(db, end, sessions)
+    day_codes, built = _codes_of(db, dates)
+    codes = np.unique(np.concatenate(list(day_codes.values()))) if dates else np.array([], "S6")
+    return _assemble(db, dates, day_codes, built, codes)
+
+
+def read_older_bars(
+    db: sqlite_utils.Database, codes: np.ndarray, before: dt.date, needs: np.ndarray
+) -> Panel:
+    """For each of ``codes``, its last ``needs[i]`` bars dated before ``before`` (fewer when the
+    store has fewer), as a panel over the dates that hold them.
+
+    The dates are found from the blocks' code lists (16 bytes a ticker a date), so a ticker
+    with no older bars costs no value reads; rows that turn out not to be bars (a zero-volume
+    halt row) are made up for by looking further back.
+    """
+    wanted = np.asarray(codes).astype(f"S{CODE_BYTES}")
+    older = stored_dates(db, before - dt.timedelta(days=1), 1_000_000)
+    day_codes, built = _codes_of(db, older)
+    needs = np.asarray(needs, dtype=np.int64)
+    extra = np.zeros_like(needs)  # rows found not to be bars, to be made up for further back
+    while True:
+        remaining = needs + extra
+        chosen: list[str] = []
+        for day in reversed(older):
+            present = np.isin(wanted, day_codes[day]) & (remaining > 0)
+            if present.any():
+                chosen.append(day)
+                remaining -= present
+                if not (remaining > 0).any():
+                    break
+        panel = _assemble(db, sorted(chosen), day_codes, built, wanted)
+        not_bars = (needs + extra - remaining) - panel.has_bar.sum(axis=0)
+        if (not_bars <= extra).all():
+            return panel
+        extra = np.maximum(extra, not_bars)
+
+
+def _codes_of(
+    db: sqlite_utils.Database, dates: Sequence[str]
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Each date's code list, and the blocks that had to be built (and saved) on the way."""
     day_codes = _block_codes(db, dates)
     built = _missing_blocks(db, dates, day_codes)
     day_codes.update({day: block[0] for day, block in built.items()})
-    codes = np.unique(np.concatenate(list(day_codes.values()))) if dates else np.array([], "S6")
+    return day_codes, built
+
+
+def _assemble(
+    db: sqlite_utils.Database,
+    dates: Sequence[str],
+    day_codes: dict[str, np.ndarray],
+    built: dict[str, tuple[np.ndarray, np.ndarray]],
+    codes: np.ndarray,
+) -> Panel:
+    """The panel of ``dates`` × ``codes`` (sorted ``S6``), streaming each date's value blob."""
     shape = (len(dates), len(codes))
     arrays = {name: np.full(shape, np.nan) for name in FIELDS}
     row_of = {day: row for row, day in enumerate(dates)}
 
     def scatter(day: str, data: np.ndarray) -> None:
-        row, cols = row_of[day], np.searchsorted(codes, day_codes[day])
+        present = day_codes[day]
+        cols = np.searchsorted(codes, present)
+        known = cols < len(codes)
+        known[known] = codes[cols[known]] == present[known]
         for k, name in enumerate(FIELDS):
-            arrays[name][row, cols] = data[k]
+            arrays[name][row_of[day], cols[known]] = data[k][known]
 
     # Stream the value blobs one date at a time: the panel is the only full-size copy.
     for chunk in _chunks(dates, 500):
@@ -134,7 +202,8 @@ def read_panel(db: sqlite_utils.Database, end: dt.date, sessions: int) -> Panel:
         for day, data in db.execute(query, list(chunk)):
             scatter(day, np.frombuffer(data, dtype=np.float64).reshape(len(FIELDS), -1))
     for day, (_, data) in built.items():
-        scatter(day, data)
+        if day in row_of:
+            scatter(day, data)
     _mask_invalid(arrays)
     return Panel(
         dates=np.array(dates, dtype="datetime64[D]"),

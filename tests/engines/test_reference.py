@@ -361,13 +361,9 @@ def test_demo_cases_cover_the_rare_paths(built):
     assert common | {"regime_gate", "ema20_touch", "reversal_bar"} <= reasons["v2_lite"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scan/prepare.py reads lookback + PANEL_MARGIN (60) stored dates, so a ticker with "
-    "more than 60 missing sessions gets fewer bars than the §0.4 window (its last 220 bars)",
-)
 def test_window_is_the_last_220_bars_across_long_gaps(built, shared_krx):
-    # 001080 has no bar from 2023-09-26 to 2024-09-20: 206 bars ≤ 2024-12-17, 59 in the panel
+    # 001080 has no bar from 2023-09-26 to 2024-09-20: 206 bars ≤ 2024-12-17, 59 of them in the
+    # lookback + margin dates read first; `complete_history` adds the older ones
     _real_store(built, shared_krx)
     case = run_case(built, "real", "2024-12-17")
     window = case.prepared.inputs[LOOKBACK].window

@@ -97,3 +97,33 @@ def test_backfill_bad_range(scan_db):
     assert result.returncode == 2 and "is after --to" in result.stderr
     result = run_cli("--db", str(scan_db), "backfill", "--from", "2025-11-29", "--to", "2025-11-30")
     assert result.returncode == 2 and "no KRX session" in result.stderr
+
+
+def test_backfill_equals_scans_on_real_data_across_a_long_halt(tmp_path, shared_krx):
+    """001080 has no bar from 2023-09-26 to 2024-09-20: its windows reach back past the panel."""
+    from scanctl.store.db import open_db
+    from scanctl.store.importer import import_files
+
+    days = ["2024-12-16", "2024-12-17", "2024-12-18"]
+    first = tmp_path / "a.db"
+    db = open_db(first)
+    import_files(
+        db, shared_krx / "ohlcv.csv.gz", shared_krx / "tickers.csv", shared_krx / "indexes.csv.gz"
+    )
+    db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+    second = tmp_path / "b.db"
+    shutil.copy(first, second)
+    for day in days:
+        result = run_cli(
+            "--db", str(first), "scan", "--date", day, "--version", "all", "--no-notify"
+        )
+        assert result.returncode == 0, result.stderr
+    result = run_cli(
+        "--db", str(second), "backfill", "--from", days[0], "--to", days[-1], "--version", "all"
+    )
+    assert result.returncode == 0, result.stderr
+    assert rank_rows(second) == rank_rows(first)
+    inspected = json.loads(
+        run_cli("--db", str(first), "inspect", "001080", "--date", days[1], "--json").stdout
+    )
+    assert inspected["window"]["bars"] == 206  # every bar ≤ D, across the year-long halt

@@ -83,3 +83,29 @@ def test_panel_matches_rows_on_random_market(db):
         r, c = panel.date_index(dt.date.fromisoformat(day)), panel.code_index(code)
         assert panel.close[r, c] == close and panel.volume[r, c] == volume
     assert panel.has_bar.sum() == len(rows)
+
+
+def test_older_bars_across_a_long_halt(db):
+    from scanctl.store.panel import read_older_bars
+
+    days = [(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(30)]
+    rows = []
+    for i, day in enumerate(days):
+        rows.append((day, "AAAAAA", 10, 11, 9, 10 + i, 100, None))  # trades every day
+        if i < 5 or i >= 25:  # a 20-day halt in the middle
+            volume = 0 if i == 3 else 100  # day 3 is a zero-volume row: not a bar
+            rows.append((day, "BBBBBB", 20, 21, 19, 20 + i, volume, None))
+    write(db, rows)
+    recent = read_panel(db, dt.date(2024, 1, 30), 5)  # the last 5 dates: B's bars 25..29
+    older = read_older_bars(
+        db, np.array(["BBBBBB", "CCCCCC"]), dt.date(2024, 1, 26), np.array([4, 3])
+    )
+    b = older.code_index("BBBBBB")
+    # B's four bars before the panel: days 4, 2, 1, 0 (day 3 is not a bar, so one more back)
+    assert [str(d)[-2:] for d in older.dates[older.has_bar[:, b]]] == ["01", "02", "03", "05"]
+    assert older.close[older.has_bar[:, b], b].tolist() == [20, 21, 22, 24]
+    assert not older.has_bar[:, older.code_index("CCCCCC")].any()  # unknown code: nothing
+    joined = recent.prepend(older)
+    assert joined.has_bar[:, joined.code_index("BBBBBB")].sum() == 9
+    assert list(joined.codes) == list(recent.codes)
+    assert joined.dates[0] == np.datetime64("2024-01-01") and joined.dates[-1] == recent.dates[-1]
