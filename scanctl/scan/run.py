@@ -214,14 +214,15 @@ def _run_locked(
     day = request.date or today_kst()
     versions = resolve_versions(db, request.versions)
     calendar = KrxCalendar.from_db(db)
-    verdict = gates.check_session(
-        calendar, day, now_kst(), options.close_margin_minutes, request.force
-    )
-    if not verdict.is_session:
-        message = f"skipped: {day.isoformat()} is not a KRX session ({verdict.reason})"
-        log.info(message, extra={"fields": {"date": day.isoformat()}})
-        return ScanOutcome(date=day, status="skipped", exit_code=0, message=message)
     try:
+        verdict = gates.check_session(
+            calendar, day, now_kst(), options.close_margin_minutes, request.force
+        )
+        if not verdict.is_session:
+            message = f"skipped: {day.isoformat()} is not a KRX session ({verdict.reason})"
+            log.info(message, extra={"fields": {"date": day.isoformat()}})
+            _record_not_run(db, day, versions, request, "skipped", message)
+            return ScanOutcome(date=day, status="skipped", exit_code=0, message=message)
         if request.sync:
             progress("sync")
             from scanctl.providers.sync import sync_for_scan
@@ -229,6 +230,7 @@ def _run_locked(
             sync_for_scan(db, config, day, force=request.force)
         gates.check_data(db, day, options.data_gate_threshold)
     except DataNotReady as exc:
+        _record_not_run(db, day, versions, request, "failed", str(exc))
         return ScanOutcome(date=day, status="data_not_ready", exit_code=3, message=str(exc))
 
     progress("load")
@@ -247,6 +249,41 @@ def _run_locked(
     if enqueue is not None:
         outcome.notification = {"status": "enqueued"}
     return outcome
+
+
+def _record_not_run(
+    db: sqlite_utils.Database,
+    day: dt.date,
+    versions: tuple[str, ...],
+    request: ScanRequest,
+    status: str,
+    why: str,
+) -> None:
+    """A `scan_runs` row per version for a run that scanned nothing: ``skipped`` (not a
+    session) or ``failed`` (data not ready), so `runs` and `status` show it."""
+    if not request.save:
+        return
+    stamp = now_kst()
+    with write_transaction(db):
+        for version in versions:
+            insert_run(
+                db,
+                RunRow(
+                    run_id=f"{day.isoformat()}-{version}-{uuid.uuid4().hex[:12]}",
+                    date=day.isoformat(),
+                    scanner_version=version,
+                    trigger=request.trigger,
+                    started_at=stamp.isoformat(timespec="milliseconds"),
+                    finished_at=stamp.isoformat(timespec="milliseconds"),
+                    duration_s=0.0,
+                    status=status,
+                    universe_count=None,
+                    matched_count=None,
+                    error=why,
+                    market_condition=None,
+                    params=None,
+                ),
+            )
 
 
 def max_lookback(params: RunParams, versions: tuple[str, ...]) -> int:

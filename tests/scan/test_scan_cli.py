@@ -121,6 +121,8 @@ def test_gates_and_bad_input(scan_db, args, env, code, text):
     assert text in result.stderr
     assert result.stderr.count("\n") <= 2 and "Traceback" not in result.stderr
     assert dump(scan_db, "scan_rank") == []
+    statuses = {run[7] for run in dump(scan_db, "scan_runs")}
+    assert statuses == {0: {"skipped"}, 2: set(), 3: {"failed"}}[code]
 
 
 def test_csat_day_closes_at_1630(scan_db):
@@ -149,7 +151,9 @@ def test_missing_bars_are_data_not_ready(scan_db):
     result, doc = scan_json(scan_db, "--no-notify")
     assert result.returncode == 3 and doc["status"] == "data_not_ready"
     assert "run `scanctl data sync --date 2025-11-28`" in doc["message"]
-    assert dump(scan_db, "scan_rank") == [] and dump(scan_db, "scan_runs") == []
+    assert dump(scan_db, "scan_rank") == []
+    (run,) = dump(scan_db, "scan_runs")  # recorded, so `runs` and `status` show it
+    assert (run[2], run[7]) == ("v1", "failed") and "bars for 2025-11-28" in run[10]
 
 
 def test_no_save_writes_nothing(scan_db):
