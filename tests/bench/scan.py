@@ -35,6 +35,8 @@ def bench_backfill(db: Path, sessions: int = 250) -> None:
     )
     report(f"backfill {sessions} sessions x (v2, v3), {start} … {end}", wall, "s", 60)
     report("  its peak RSS", rss, "MB")
+    wall, _ = run_command(["--db", str(db), "evaluate", "--horizon", "10", "--json"])
+    report("evaluate over that year of picks (whole process)", wall, "s", 5)
 
 
 def main() -> None:
