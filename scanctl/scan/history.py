@@ -93,7 +93,7 @@ def run_history(
         args = list(versions)
     rows = db.execute(
         f"SELECT {', '.join(RUN_COLUMNS)} FROM scan_runs {where} "
-        "ORDER BY started_at DESC, scanner_version LIMIT ?",
+        "ORDER BY started_at DESC, rowid DESC LIMIT ?",
         [*args, limit],
     ).fetchall()
     result = []
@@ -138,7 +138,7 @@ def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
         row = db.execute(
             "SELECT date, status, started_at, matched_count, error FROM scan_runs "
             "WHERE scanner_version = ? AND status != 'skipped' "
-            "ORDER BY started_at DESC LIMIT 1",
+            "ORDER BY started_at DESC, rowid DESC LIMIT 1",
             [version],
         ).fetchone()
         if row is None:
