@@ -35,6 +35,7 @@ from every log line and error message.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import importlib
 from collections.abc import Callable, Mapping, Sequence
@@ -61,12 +62,14 @@ __all__ = [
     "PreviousClose",
     "Progress",
     "Provider",
+    "PerTickerProvider",
     "ProviderBase",
     "ProviderSpec",
     "SourceBlocked",
     "SourceError",
     "SourceExhausted",
     "Throttled",
+    "batches_from_series",
     "TickerRow",
     "make_provider",
     "provider_spec",
@@ -311,3 +314,62 @@ def make_provider(name: str | None, config: Config, db: sqlite_utils.Database) -
         spec.name, provider_settings.http, breaker, secrets=provider_settings.secret_values()
     )
     return spec.build(provider_settings, client)
+
+
+class PerTickerProvider(ProviderBase):
+    """A source with one chart a ticker: each code is asked once for all the days of a batch,
+    with bounded fan-out (`HttpClient.map`); a subclass implements `series`."""
+
+    def series(self, code: str, first: dt.date, last: dt.date) -> list[BarRow]:
+        """``code``'s bars, ascending, from before ``first`` (its previous session at least)
+        through ``last``."""
+        raise NotImplementedError
+
+    def fetch_bars(
+        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
+    ) -> DayBars:
+        """The bars of ``day``: one chart per code."""
+        return self.fetch_days([day], codes, progress)[0]
+
+    def fetch_days(
+        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
+    ) -> list[DayBars]:
+        """Each code's chart once, long enough for every day and the session before the first."""
+        days = sorted(days)
+        if not days:
+            return []
+        series, failures = self.client.map(
+            lambda code: self.series(code, days[0], days[-1]), codes, progress
+        )
+        return batches_from_series(self.name, days, codes, series, failures)
+
+
+def batches_from_series(
+    source: str,
+    days: Sequence[dt.date],
+    codes: Sequence[str],
+    series: Mapping[str, list[BarRow]],
+    failures: Mapping[str, SourceError],
+) -> list[DayBars]:
+    """One `DayBars` per day from each code's ascending bars: the bar dated that day, else the
+    latest earlier one (stamped with its own date), the bar before it as the `PreviousClose`."""
+    dates = {code: [row[0] for row in rows] for code, rows in series.items()}
+    batches = []
+    for day in days:
+        iso = day.isoformat()
+        rows: list[BarRow] = []
+        previous: dict[str, PreviousClose] = {}
+        missing = {code: str(error) for code, error in failures.items()}
+        for code in codes:
+            if code in failures:
+                continue
+            position = bisect.bisect_right(dates.get(code, []), iso) - 1
+            if position < 0:
+                missing[code] = f"{source}: {code} has no bar on or before {iso}"
+                continue
+            rows.append(series[code][position])
+            if position > 0:
+                before = series[code][position - 1]
+                previous[code] = PreviousClose(before[0], before[5])
+        batches.append(DayBars(day, rows, previous, missing))
+    return batches

@@ -42,7 +42,6 @@ halted day (open/high/low 0, volume 0) is stored as ``(close, close, close, clos
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import re
@@ -55,12 +54,9 @@ from scanctl.market.dates import now_kst, stored_date
 from scanctl.providers.base import (
     INDEX_CODES,
     BarRow,
-    DayBars,
     IndexBarRow,
     PayloadError,
-    PreviousClose,
-    Progress,
-    ProviderBase,
+    PerTickerProvider,
     ProviderSpec,
     SourceError,
     Throttled,
@@ -104,7 +100,7 @@ class StaleToken(SourceError):
     """The source says the token is invalid or expired: renew it once and repeat the request."""
 
 
-class KisProvider(ProviderBase):
+class KisProvider(PerTickerProvider):
     """KIS Open API over a configurable API host and master-file host (see the module doc)."""
 
     name = NAME
@@ -129,24 +125,9 @@ class KisProvider(ProviderBase):
                 tickers.setdefault(record.code, record.ticker())
         return sorted(tickers.values(), key=lambda row: row.code)
 
-    def fetch_bars(
-        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
-    ) -> DayBars:
-        """The bars of ``day``: one chart request per code (bounded fan-out)."""
-        return self.fetch_days([day], codes, progress)[0]
-
-    def fetch_days(
-        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
-    ) -> list[DayBars]:
-        """Each code's chart once, from `LOOKBACK_DAYS` before the first day to the last."""
-        days = sorted(days)
-        if not days:
-            return []
-        start = days[0] - dt.timedelta(days=LOOKBACK_DAYS)
-        series, failures = self.client.map(
-            lambda code: self._bars(code, start, days[-1]), codes, progress
-        )
-        return batches_from_series(NAME, days, codes, series, failures)
+    def series(self, code: str, first: dt.date, last: dt.date) -> list[BarRow]:
+        """The chart from `LOOKBACK_DAYS` before ``first`` (its previous session) to ``last``."""
+        return self._bars(code, first - dt.timedelta(days=LOOKBACK_DAYS), last)
 
     def fetch_history(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
         """Adjusted bars of ``code`` dated ``start`` … ``end``, ascending (paged by 100)."""
@@ -261,37 +242,6 @@ class KisProvider(ProviderBase):
 
 
 # ---- shared by the per-ticker broker providers ------------------------------------------------
-
-
-def batches_from_series(
-    source: str,
-    days: Sequence[dt.date],
-    codes: Sequence[str],
-    series: Mapping[str, list[BarRow]],
-    failures: Mapping[str, SourceError],
-) -> list[DayBars]:
-    """One `DayBars` per day from each code's ascending bars: the bar dated that day, else the
-    latest earlier one (stamped with its own date), the bar before it as the `PreviousClose`."""
-    dates = {code: [row[0] for row in rows] for code, rows in series.items()}
-    batches = []
-    for day in days:
-        iso = day.isoformat()
-        rows: list[BarRow] = []
-        previous: dict[str, PreviousClose] = {}
-        missing = {code: str(error) for code, error in failures.items()}
-        for code in codes:
-            if code in failures:
-                continue
-            position = bisect.bisect_right(dates.get(code, []), iso) - 1
-            if position < 0:
-                missing[code] = f"{source}: {code} has no bar on or before {iso}"
-                continue
-            rows.append(series[code][position])
-            if position > 0:
-                before = series[code][position - 1]
-                previous[code] = PreviousClose(before[0], before[5])
-        batches.append(DayBars(day, rows, previous, missing))
-    return batches
 
 
 Page = Callable[[dt.date, dt.date], list[tuple[str, Any]]]

@@ -41,18 +41,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from scanctl.logs import get_logger
 from scanctl.market.dates import now_kst
 from scanctl.providers.base import (
     BarRow,
-    DayBars,
     IndexBarRow,
     PayloadError,
-    Progress,
-    ProviderBase,
+    PerTickerProvider,
     ProviderSpec,
     SourceError,
     Throttled,
@@ -62,7 +60,6 @@ from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.kis import (
     LOOKBACK_DAYS,
     StaleToken,
-    batches_from_series,
     halted_row,
     iso_day,
     json_object,
@@ -95,7 +92,7 @@ _EXPIRY = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$")
 _PREFERRED_NAME = re.compile(r"\d?우[A-C]?(?:\(전환\))?$")
 
 
-class KiwoomProvider(ProviderBase):
+class KiwoomProvider(PerTickerProvider):
     """Kiwoom REST over a configurable host (see the module doc)."""
 
     name = NAME
@@ -126,24 +123,9 @@ class KiwoomProvider(ProviderBase):
             raise PayloadError("kiwoom: the KOSPI and KOSDAQ lists are empty")
         return sorted(tickers.values(), key=lambda row: row.code)
 
-    def fetch_bars(
-        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
-    ) -> DayBars:
-        """The bars of ``day``: one chart (a page or more) per code, bounded fan-out."""
-        return self.fetch_days([day], codes, progress)[0]
-
-    def fetch_days(
-        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
-    ) -> list[DayBars]:
-        """Each code's chart once, back from the last day to `LOOKBACK_DAYS` before the first."""
-        days = sorted(days)
-        if not days:
-            return []
-        start = days[0] - dt.timedelta(days=LOOKBACK_DAYS)
-        series, failures = self.client.map(
-            lambda code: self._bars(code, start, days[-1]), codes, progress
-        )
-        return batches_from_series(NAME, days, codes, series, failures)
+    def series(self, code: str, first: dt.date, last: dt.date) -> list[BarRow]:
+        """The chart back from ``last`` to `LOOKBACK_DAYS` before ``first``."""
+        return self._bars(code, first - dt.timedelta(days=LOOKBACK_DAYS), last)
 
     def fetch_history(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
         """Adjusted bars of ``code`` dated ``start`` … ``end``, ascending (all pages)."""

@@ -43,12 +43,10 @@ Codes are 6 characters of digits and capital letters (``0126Z0``); nothing filte
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import math
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from scanctl.errors import BadInput, ConfigError
@@ -57,12 +55,9 @@ from scanctl.market.dates import today_kst
 from scanctl.providers.base import (
     INDEX_CODES,
     BarRow,
-    DayBars,
     IndexBarRow,
     PayloadError,
-    PreviousClose,
-    Progress,
-    ProviderBase,
+    PerTickerProvider,
     ProviderSpec,
     SourceError,
     TickerRow,
@@ -94,7 +89,7 @@ _PREFERRED_NAME = re.compile(r"\d?우[A-C]?(?:\(전환\))?$")
 _END_TYPES = {"stock": "stock", "etf": "etf", "etn": "etn"}
 
 
-class NaverProvider(ProviderBase):
+class NaverProvider(PerTickerProvider):
     """Naver Finance over a configurable chart host and listing host (see the module doc)."""
 
     name = NAME
@@ -141,46 +136,13 @@ class NaverProvider(ProviderBase):
                 )
         return sorted(tickers.values(), key=lambda row: row.code)
 
-    def fetch_bars(
-        self, day: dt.date, codes: Sequence[str], progress: Progress | None = None
-    ) -> DayBars:
-        """The bars of ``day``: one chart request per code (bounded fan-out)."""
-        return self.fetch_days([day], codes, progress)[0]
+    def series(self, code: str, first: dt.date, last: dt.date) -> list[BarRow]:
+        """The last bars of ``code``, enough to reach the session before ``first``.
 
-    def fetch_days(
-        self, days: Sequence[dt.date], codes: Sequence[str], progress: Progress | None = None
-    ) -> list[DayBars]:
-        """Each code's chart once, long enough for every day and the session before the first.
-
-        For each day a code's row is its bar dated that day, else its latest earlier bar
-        (stamped with its own date: the stamped-date gate sees a source that is behind); the
-        bar before it is the code's `PreviousClose`.
+        For each day a code's row is then its bar dated that day, else its latest earlier bar
+        (stamped with its own date: the stamped-date gate sees a source that is behind).
         """
-        days = sorted(days)
-        if not days:
-            return []
-        count = self._count_since(days[0])
-        series, failures = self.client.map(lambda code: self._chart(code, count), codes, progress)
-        dates = {code: [row[0] for row in rows] for code, rows in series.items()}
-        batches = []
-        for day in days:
-            iso = day.isoformat()
-            rows: list[BarRow] = []
-            previous: dict[str, PreviousClose] = {}
-            missing: dict[str, str] = {code: str(error) for code, error in failures.items()}
-            for code in codes:
-                if code in failures:
-                    continue
-                position = bisect.bisect_right(dates[code], iso) - 1
-                if position < 0:
-                    missing[code] = f"naver: {code} has no bar on or before {iso}"
-                    continue
-                rows.append(series[code][position])
-                if position > 0:
-                    before = series[code][position - 1]
-                    previous[code] = PreviousClose(before[0], before[5])
-            batches.append(DayBars(day, rows, previous, missing))
-        return batches
+        return self._chart(code, self._count_since(first))
 
     def fetch_history(self, code: str, start: dt.date, end: dt.date) -> list[BarRow]:
         """Adjusted bars of ``code`` dated ``start`` … ``end``."""
