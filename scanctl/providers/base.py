@@ -17,10 +17,12 @@ Adding a provider (e.g. ``kis``)
    ``"xml"``) so block pages are recognised; raise `PayloadError` for any reply that does not
    parse, `Throttled` from a ``check`` callback for a source-specific "too many requests" reply
    in a 200 body, and `SourceBlocked` from ``check`` for a source-specific block notice.
-4. For a per-ticker source, fan out with ``client.map(fn, codes, progress)``: it bounds the
-   requests in flight and turns a per-code `SourceError` into a failure entry, while a blocked
-   or exhausted source aborts the whole batch. A cross-sectional source (one call per market
-   and date) keeps `ProviderBase.fetch_days` and implements `fetch_bars` only.
+4. A per-ticker source subclasses `PerTickerProvider` and implements ``series(code, first,
+   last)``: each code is asked once per batch of days through ``client.map(fn, codes,
+   progress)``, which bounds the requests in flight and turns a per-code `SourceError` into a
+   missing ticker, while a blocked or exhausted source aborts the whole batch. A
+   cross-sectional source (one call per market and date) keeps `ProviderBase.fetch_days` and
+   implements `fetch_bars` only.
 5. Fill `DayBars` honestly: stamp each row with the date the source gives it (``BAS_DD``,
    ``stck_bsop_date``…), never with the requested one; give `PreviousClose` (``date=None`` with
    close − change for a snapshot); write a halted issue as ``(close, close, close, close, 0)``;
