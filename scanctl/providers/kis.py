@@ -43,9 +43,8 @@ halted day (open/high/low 0, volume 0) is stored as ``(close, close, close, clos
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from scanctl.errors import BadInput, ConfigError
@@ -64,6 +63,7 @@ from scanctl.providers.base import (
 )
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.kis_master import MASTER_FILES, check_zip, read_master
+from scanctl.providers.payload import halted_row, iso_day, json_object
 from scanctl.providers.settings import ProviderConfig
 from scanctl.providers.tokens import (
     CredentialsRejected,
@@ -90,7 +90,6 @@ THROTTLED = frozenset({"EGW00201"})
 STALE_TOKEN = frozenset({"EGW00121", "EGW00123"})
 TOKEN_TOO_SOON = "EGW00133"
 
-_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _INTEGER = re.compile(r"^\d{1,18}$")
 _DECIMAL = re.compile(r"^\d{1,12}(?:\.\d{1,6})?$")
 _EXPIRY = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
@@ -268,43 +267,6 @@ def paged(page: Page, start: dt.date, end: dt.date, where: str) -> list[tuple[st
     else:
         raise PayloadError(f"{where}: more than {MAX_PAGES} pages for {start} … {end}")
     return sorted(collected.items())
-
-
-def json_object(content: bytes, where: str) -> dict[str, Any]:
-    """A UTF-8 JSON object, or `PayloadError` saying why not (truncated, garbled, wrong shape)."""
-    try:
-        payload = json.loads(content.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"{where}: not UTF-8 (byte {exc.start}); garbled reply") from None
-    except RecursionError:
-        raise PayloadError(f"{where}: JSON nested too deeply; garbled reply") from None
-    except json.JSONDecodeError as exc:
-        raise PayloadError(
-            f"{where}: invalid JSON at character {exc.pos} of {len(content):,} bytes "
-            f"({exc.msg}); truncated or garbled reply"
-        ) from None
-    if not isinstance(payload, dict):
-        raise PayloadError(f"{where}: expected a JSON object, got {type(payload).__name__}")
-    return payload
-
-
-def iso_day(text: Any, where: str) -> str:
-    """``YYYYMMDD`` → ``YYYY-MM-DD`` or `PayloadError`."""
-    match = _DAY.match(text) if isinstance(text, str) else None
-    try:
-        if match is None:
-            raise ValueError
-        return dt.date(*(int(part) for part in match.groups())).isoformat()
-    except ValueError:
-        raise PayloadError(f"{where}: invalid date {str(text)[:12]!r}") from None
-
-
-def halted_row(code: str, day: str, values: Sequence[int], value: int | None) -> BarRow:
-    """A bar; a halted day (open/high/low 0, volume 0, a close) becomes the close four times."""
-    open_, high, low, close, volume = values
-    if open_ == high == low == 0 and volume == 0 and close > 0:
-        open_ = high = low = close
-    return (day, code, open_, high, low, close, volume, value)
 
 
 def _dated_items(payload: Mapping[str, Any], where: str) -> list[tuple[str, Mapping[str, Any]]]:

@@ -57,13 +57,8 @@ from scanctl.providers.base import (
     TickerRow,
 )
 from scanctl.providers.http import HttpClient, HttpResponse
-from scanctl.providers.kis import (
-    LOOKBACK_DAYS,
-    StaleToken,
-    halted_row,
-    iso_day,
-    json_object,
-)
+from scanctl.providers.kis import LOOKBACK_DAYS, StaleToken
+from scanctl.providers.payload import halted_row, iso_day, json_object
 from scanctl.providers.settings import ProviderConfig
 from scanctl.providers.tokens import (
     CredentialsRejected,

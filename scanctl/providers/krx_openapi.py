@@ -56,7 +56,7 @@ from scanctl.providers.base import (
     TickerRow,
 )
 from scanctl.providers.http import HttpClient, HttpResponse
-from scanctl.providers.kis import halted_row, iso_day, json_object
+from scanctl.providers.payload import halted_row, iso_day, json_object
 from scanctl.providers.settings import ProviderConfig
 from scanctl.providers.tokens import CredentialsRejected, is_unauthorized
 

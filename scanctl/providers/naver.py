@@ -44,7 +44,6 @@ Codes are 6 characters of digits and capital letters (``0126Z0``); nothing filte
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from typing import Any
@@ -63,6 +62,7 @@ from scanctl.providers.base import (
     TickerRow,
 )
 from scanctl.providers.http import HttpClient
+from scanctl.providers.payload import json_object
 from scanctl.providers.settings import ProviderConfig
 
 log = get_logger("providers.naver")
@@ -234,19 +234,9 @@ def parse_listing(content: bytes, market: str, page: int) -> tuple[int, list[Tic
         Not UTF-8 JSON (truncated, garbled), or not ``{totalCount, stocks: [...]}``.
     """
     where = f"naver: listing {market} page {page}"
-    try:
-        payload = json.loads(content.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"{where}: not UTF-8 (byte {exc.start}); garbled reply") from None
-    except RecursionError:
-        raise PayloadError(f"{where}: JSON nested too deeply; garbled reply") from None
-    except json.JSONDecodeError as exc:
-        raise PayloadError(
-            f"{where}: invalid JSON at character {exc.pos} of {len(content):,} bytes "
-            f"({exc.msg}); truncated or garbled reply"
-        ) from None
-    stocks = payload.get("stocks") if isinstance(payload, dict) else None
-    total = payload.get("totalCount") if isinstance(payload, dict) else None
+    payload = json_object(content, where)
+    stocks = payload.get("stocks")
+    total = payload.get("totalCount")
     if not isinstance(stocks, list) or isinstance(total, bool):
         raise PayloadError(f"{where}: expected an object with a 'stocks' list and 'totalCount'")
     try:
