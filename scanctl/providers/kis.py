@@ -1,8 +1,5 @@
 """The ``kis`` provider: Korea Investment & Securities Open API (app key + secret, adjusted bars).
 
-(Over 400 lines: besides the provider it holds the helpers the per-ticker broker providers share
-— date paging, the per-day batches, JSON and number checks — which ``kiwoom`` imports.)
-
 Endpoints (KIS Developers, koreainvestment/open-trading-api ``examples_llm``; ECOSYSTEM.md §1.4):
 
 * **Token** ``POST {base_url}/oauth2/tokenP`` with ``{grant_type: client_credentials, appkey,
