@@ -131,7 +131,8 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 text += f", {rate:.0%} ok over 30 days"
             pairs.append((version, text))
         data = report.data
-        pairs.append(("data", f"last {data['last_date']}, expected {data['expected_date']}"))
+        last = data["last_date"] or "none"
+        pairs.append(("data", f"last {last}, expected {data['expected_date']}"))
         outbox = ", ".join(f"{k} {v}" for k, v in sorted(report.notifications.items())) or "empty"
         pairs.append(("notifications", outbox))
         pairs += [("problem", problem) for problem in report.problems]

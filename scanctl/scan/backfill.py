@@ -47,7 +47,10 @@ class BackfillOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 when every version of every scanned date succeeded, else 4 (6 if all failed)."""
+        """0 when every version of every scanned date succeeded, else 4 (6 if all failed);
+        3 when no session of the range had its bars (nothing scanned)."""
+        if not self.scanned and self.skipped:
+            return 3
         total = sum(len(day) for day in self.scanned.values())
         if self.failures and self.failures == total:
             return 6

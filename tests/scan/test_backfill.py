@@ -127,3 +127,19 @@ def test_backfill_equals_scans_on_real_data_across_a_long_halt(tmp_path, shared_
         run_cli("--db", str(first), "inspect", "001080", "--date", days[1], "--json").stdout
     )
     assert inspected["window"]["bars"] == 206  # every bar ≤ D, across the year-long halt
+
+
+def test_backfill_with_no_stored_bars_is_data_not_ready(tmp_path):
+    result = run_cli(
+        "--db",
+        str(tmp_path / "empty.db"),
+        "backfill",
+        "--from",
+        "2025-11-03",
+        "--to",
+        "2025-11-05",
+        "--json",
+    )
+    assert result.returncode == 3
+    doc = json.loads(result.stdout)
+    assert doc["scanned"] == {} and len(doc["skipped"]) == 3 and doc["exit_code"] == 3
