@@ -18,16 +18,16 @@ import pytest
 
 from scanctl.engines.window import evaluation_window
 from scanctl.errors import ConfigError
-from scanctl.market.condition import (
+from scanctl.market.condition import MarketCondition, market_condition
+from scanctl.market.params import MarketParams, UniverseParams
+from scanctl.market.regime_rules import (
     KrFeatures,
-    MarketCondition,
     divergence_of,
     effective_return_of,
     kr_features_of,
     kr_trend_regime_of,
     kr_trend_score_of,
     longterm_regime_of,
-    market_condition,
     midterm_hysteresis,
     midterm_step,
     risk_label_of,
@@ -37,7 +37,6 @@ from scanctl.market.condition import (
     us_trend_score_of,
     volume_trend_of,
 )
-from scanctl.market.params import MarketParams, UniverseParams
 from scanctl.market.universe import build_universe
 from scanctl.store.panel import Panel
 from scanctl.store.tickers import IndexSeries, TickerMaster
