@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+
+from tests.providers.scripted_server import Scripted, Seen
 
 XML_TYPE = "text/xml;charset=EUC-KR"
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -103,107 +100,44 @@ def listing_json(stocks: Sequence[Listed], total: int, page: int, page_size: int
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
-class FakeNaver:
+class FakeNaver(Scripted):
     """The fake source: ``stocks`` by code, ``indexes`` by symbol, scripted misbehaviour."""
 
     def __init__(self, latency_s: float = 0.0) -> None:
+        super().__init__()
         self.latency_s = latency_s
         self.stocks: dict[str, Listed] = {}
         self.indexes: dict[str, list[tuple[str, ...]]] = {}
-        self.scripts: dict[tuple[str, str], deque[Reply | Callable[[], Reply]]] = defaultdict(deque)
-        self.log: list[tuple[str, dict[str, str]]] = []
-        self.max_in_flight = 0
-        self._in_flight = 0
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # ---- data -------------------------------------------------------------------------------
     def add(self, stock: Listed) -> Listed:
         self.stocks[stock.code] = stock
         return stock
 
-    def script(self, path: str, key: str, *replies: Reply | Callable[[], Reply]) -> None:
-        """Serve ``replies`` first for ``path`` and ``key`` (a symbol, or ``MARKET:page``)."""
-        self.scripts[(path, key)].extend(replies)
+    @property
+    def log(self) -> list[tuple[str, dict[str, str]]]:  # type: ignore[override]
+        """Every request as (path, query with its script key under ``_key``)."""
+        return [(seen.path, {**seen.args, "_key": seen.key}) for seen in self.seen()]
 
     def requests_for(self, path: str, key: str | None = None) -> int:
-        with self._lock:
-            return sum(
-                1
-                for p, query in self.log
-                if p == path and (key is None or key in (query.get("symbol"), query.get("_key")))
-            )
+        return sum(
+            1
+            for p, query in self.log
+            if p == path and (key is None or key in (query.get("symbol"), query.get("_key")))
+        )
 
-    # ---- server -----------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    # ---- the scripted server's hooks --------------------------------------------------------
+    def key(self, request: Seen) -> str:
+        """A symbol, or ``MARKET:page`` for the listing (see `Scripted.script`)."""
+        if request.path.startswith("/api/stocks/marketValue/"):
+            return f"{request.path.rsplit('/', 1)[-1]}:{request.args.get('page', '1')}"
+        return request.args.get("symbol", "")
 
-    def start(self) -> FakeNaver:
-        fake = self
+    def normal(self, request: Seen) -> Reply:  # type: ignore[override]
+        return self.reply_for(request.path, request.args)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms stall)
-
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-                fake._serve(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FakeNaver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(handler.path)
-        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        key = query.get("symbol", "")
-        if parts.path.startswith("/api/stocks/marketValue/"):
-            key = f"{parts.path.rsplit('/', 1)[-1]}:{query.get('page', '1')}"
-        with self._lock:
-            self.log.append((parts.path, {**query, "_key": key}))
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            script = self.scripts.get((parts.path, key))
-            scripted = script.popleft() if script else None
-        try:
-            if self.latency_s:
-                time.sleep(self.latency_s)
-            reply = scripted() if callable(scripted) else scripted
-            if reply is None:
-                reply = self._normal(parts.path, query)
-            if reply.delay_s:
-                time.sleep(reply.delay_s)
-            handler.send_response(reply.status)
-            handler.send_header("Content-Type", reply.content_type)
-            handler.send_header("Content-Length", str(len(reply.body)))
-            for name, value in reply.headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-
-    def _normal(self, path: str, query: dict[str, str]) -> Reply:
+    def reply_for(self, path: str, query: dict[str, str]) -> Reply:
+        """The documented reply to ``path`` with ``query`` (what an unscripted request gets)."""
         if path == "/sise.nhn":
             symbol, count = query.get("symbol", ""), int(query.get("count", "10"))
             if symbol in self.indexes:

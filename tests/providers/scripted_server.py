@@ -63,7 +63,8 @@ class Scripted:
 
     def __init__(self) -> None:
         self.scripts: dict[tuple[str, str], deque[Reply | Callable[[], Reply]]] = defaultdict(deque)
-        self.log: list[Seen] = []
+        self.requests: list[Seen] = []
+        self.latency_s = 0.0  # added to every reply (benchmarks)
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -77,6 +78,11 @@ class Scripted:
         return Reply(404, b"not found", content_type="text/plain")
 
     # ---- scripting and inspection ---------------------------------------------------------------
+    @property
+    def log(self) -> list[Seen]:
+        """Every request received, in order."""
+        return self.requests
+
     def script(self, path: str, key: str, *replies: Reply | Callable[[], Reply]) -> None:
         """Serve ``replies`` first for ``path`` and ``key``."""
         with self._lock:
@@ -86,7 +92,7 @@ class Scripted:
         with self._lock:
             return [
                 s
-                for s in self.log
+                for s in self.requests
                 if (path is None or s.path == path) and (key is None or s.key == key)
             ]
 
@@ -142,12 +148,14 @@ class Scripted:
         request = Seen(handler.command, parts.path, "", headers, args, body)
         request = Seen(request.method, parts.path, self.key(request), headers, args, body)
         with self._lock:
-            self.log.append(request)
+            self.requests.append(request)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             queue = self.scripts.get((request.path, request.key))
             scripted = queue.popleft() if queue else None
         try:
+            if self.latency_s:
+                time.sleep(self.latency_s)
             reply = scripted() if callable(scripted) else scripted
             if reply is None:
                 reply = self.normal(request)

@@ -109,7 +109,7 @@ def test_listing_with_missing_pages_is_refused(fake_naver, sessions, naver):
 
 def test_listing_truncated_and_garbled(fake_naver, sessions, naver):
     build_market(fake_naver, sessions, n_kospi=5, n_kosdaq=5)
-    good = fake_naver._normal("/api/stocks/marketValue/KOSPI", {"page": "1", "pageSize": "100"})
+    good = fake_naver.reply_for("/api/stocks/marketValue/KOSPI", {"page": "1", "pageSize": "100"})
     fake_naver.script(
         "/api/stocks/marketValue/KOSPI",
         "KOSPI:1",
