@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 
-from scanctl.market.dates import KST
+from scanctl.clock import KST
 
 LOGGER = "scanctl"
 

@@ -22,7 +22,7 @@ def backfill(
 
     Example: scanctl backfill --from 2025-09-01 --to 2025-11-28 --version all
     """
-    from scanctl.market.dates import parse_date
+    from scanctl.clock import parse_date
     from scanctl.scan.backfill import run_backfill
     from scanctl.scan.lock import lock_path_for
 

@@ -54,8 +54,8 @@ def check(
 
     Example: scanctl calendar check 2025-06-03
     """
+    from scanctl.clock import parse_date
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.market.dates import parse_date
 
     date = parse_date(day, "date")
     _show_session(KrxCalendar.from_db(app_context(ctx).db()).check(date), as_json)
@@ -71,8 +71,8 @@ def next_(
 
     Example: scanctl calendar next
     """
+    from scanctl.clock import parse_date
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.market.dates import parse_date
 
     calendar = KrxCalendar.from_db(app_context(ctx).db())
     _show_session(calendar.check(calendar.next_session(parse_date(day, "date"))), as_json)
@@ -118,8 +118,8 @@ def overrides_add(
 
     Example: scanctl calendar overrides add 2026-06-03 --kind closed --reason "local elections"
     """
+    from scanctl.clock import parse_date
     from scanctl.market.calendar import Override, add_override, parse_time
-    from scanctl.market.dates import parse_date
 
     override = Override(
         date=parse_date(day, "date"),
@@ -140,9 +140,9 @@ def overrides_remove(
 
     Example: scanctl calendar overrides remove 2026-06-03
     """
+    from scanctl.clock import parse_date
     from scanctl.errors import BadInput
     from scanctl.market.calendar import remove_override
-    from scanctl.market.dates import parse_date
 
     date = parse_date(day, "date")
     if not remove_override(app_context(ctx).db(), date):

@@ -60,8 +60,8 @@ def sync(
 
     Example: scanctl data sync --date 2025-11-28 --source naver
     """
+    from scanctl.clock import parse_date
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.market.dates import parse_date
     from scanctl.providers.breaker import reset_breaker as reset
     from scanctl.providers.settings import parse_data_settings
     from scanctl.providers.sync import resolve_dates, run_sync

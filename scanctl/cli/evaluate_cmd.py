@@ -64,7 +64,7 @@ def evaluate(
 
     Example: scanctl evaluate --version v3 --from 2025-01-02 --horizon 10 --plot eval.png
     """
-    from scanctl.market.dates import parse_date
+    from scanctl.clock import parse_date
     from scanctl.scan.evaluate import evaluate_picks
     from scanctl.store.settings import parse_versions
 

@@ -22,7 +22,7 @@ def inspect(
 
     Example: scanctl inspect 005930 --date 2025-11-28 --version v2,v3
     """
-    from scanctl.market.dates import parse_date
+    from scanctl.clock import parse_date
     from scanctl.scan.inspect import inspect_ticker
     from scanctl.store.settings import ENGINE_VERSIONS, get_setting, parse_versions
 

@@ -52,7 +52,7 @@ def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) ->
 
     Example: scanctl notify retry --date 2025-11-28
     """
-    from scanctl.market.dates import parse_date
+    from scanctl.clock import parse_date
     from scanctl.notify.config import load_notify_settings
     from scanctl.notify.service import retry_outbox
     from scanctl.scan.lock import lock_path_for, run_lock

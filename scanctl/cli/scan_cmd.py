@@ -37,7 +37,7 @@ def scan(
 
     Example: scanctl scan --version all
     """
-    from scanctl.market.dates import parse_date
+    from scanctl.clock import parse_date
     from scanctl.scan.lock import lock_path_for
     from scanctl.scan.run import ScanRequest, run_scan
 

@@ -20,9 +20,9 @@ import numpy as np
 
 from scanctl.engines.indicators import Indicators
 from scanctl.engines.scalars import Scalars
-from scanctl.engines.window import Window
 from scanctl.market.condition import MarketCondition
 from scanctl.market.universe import Universe
+from scanctl.market.window import Window
 from scanctl.store.tickers import TickerMaster
 
 NO_BAR_ON_DATE = "no_bar_on_date"

@@ -15,7 +15,7 @@ import numpy as np
 
 from scanctl.engines.indicators import Indicators, compute_indicators
 from scanctl.engines.scalars import Scalars, last_bar_scalars
-from scanctl.engines.window import Window
+from scanctl.market.window import Window
 
 TAIL_ROWS = 32  # rows of each series kept: the deepest read is v3's touch rule (3 bars)
 CHUNK_TICKERS = 512

@@ -29,8 +29,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
+from scanctl.clock import KST, parse_date
 from scanctl.errors import BadInput, ScanctlError
-from scanctl.market.dates import KST, parse_date
 from scanctl.market.xkrx import xkrx_schedule
 
 if TYPE_CHECKING:

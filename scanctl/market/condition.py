@@ -66,9 +66,9 @@ from scanctl.market.regime_rules import (
 )
 
 if TYPE_CHECKING:
-    from scanctl.engines.window import Window
     from scanctl.market.params import MarketParams
     from scanctl.market.universe import Universe
+    from scanctl.market.window import Window
     from scanctl.store.panel import Panel
     from scanctl.store.tickers import IndexSeries, TickerMaster
 

@@ -34,9 +34,9 @@ import numpy as np
 from scanctl.errors import ConfigError
 
 if TYPE_CHECKING:
-    from scanctl.engines.window import Window
     from scanctl.market.condition import MarketCondition
     from scanctl.market.params import UniverseParams
+    from scanctl.market.window import Window
     from scanctl.store.tickers import TickerMaster
 
 MARKETS = ("KOSPI", "KOSDAQ")  # §2.1 rule 2

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 
-from scanctl.market.dates import KST
+from scanctl.clock import KST
 
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_AGE_DAYS = 30

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from scanctl.market.dates import stored_date
+from scanctl.clock import stored_date
 from scanctl.notify.config import NotifySettings
 
 KINDS = ("daily", "failure", "test")

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 import requests
 import sqlite_utils
 
+from scanctl.clock import now_kst
 from scanctl.logs import get_logger
-from scanctl.market.dates import now_kst
 from scanctl.notify.channels import Channel, build_channel
 from scanctl.notify.config import LOG_CHANNEL, ChannelConfig, NotifySettings
 from scanctl.notify.message import (

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from scanctl.clock import now_kst, stored_datetime
 from scanctl.logs import get_logger
-from scanctl.market.dates import now_kst, stored_datetime
 from scanctl.providers.base import SourceBlocked
 
 log = get_logger("providers.breaker")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from scanctl.clock import parse_date
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
-from scanctl.market.dates import parse_date
 from scanctl.providers.base import BarRow, DayBars, Provider, SourceBlocked, SourceError
 from scanctl.providers.gates import row_problems
 

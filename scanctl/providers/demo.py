@@ -42,9 +42,9 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from scanctl.clock import now_kst
 from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
-from scanctl.market.dates import now_kst
 from scanctl.providers.demo_names import SECTORS, assign_names
 from scanctl.store import bars as store
 from scanctl.store.db import write_transaction

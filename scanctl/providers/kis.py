@@ -44,9 +44,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from scanctl.clock import now_kst, stored_date
 from scanctl.errors import BadInput, ConfigError
 from scanctl.logs import get_logger
-from scanctl.market.dates import now_kst, stored_date
 from scanctl.providers.base import (
     INDEX_CODES,
     BarRow,

@@ -44,8 +44,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from scanctl.clock import now_kst
 from scanctl.logs import get_logger
-from scanctl.market.dates import now_kst
 from scanctl.providers.base import (
     BarRow,
     IndexBarRow,

@@ -41,8 +41,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scanctl.clock import today_kst
 from scanctl.logs import get_logger
-from scanctl.market.dates import today_kst
 from scanctl.providers.base import (
     BarRow,
     DayBars,

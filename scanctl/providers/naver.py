@@ -48,9 +48,9 @@ import math
 import re
 from typing import Any
 
+from scanctl.clock import today_kst
 from scanctl.errors import BadInput, ConfigError
 from scanctl.logs import get_logger
-from scanctl.market.dates import today_kst
 from scanctl.providers.base import (
     INDEX_CODES,
     BarRow,

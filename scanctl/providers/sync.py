@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from scanctl.clock import now_kst
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
-from scanctl.market.dates import now_kst
 from scanctl.providers.base import (
     INDEX_CODES,
     DayBars,

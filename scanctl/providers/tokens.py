@@ -34,8 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scanctl.clock import now_kst, stored_datetime
 from scanctl.logs import get_logger
-from scanctl.market.dates import now_kst, stored_datetime
 from scanctl.providers.base import SourceBlocked, SourceError, SourceExhausted
 from scanctl.providers.http import HttpClient
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from scanctl.clock import now_kst
 from scanctl.config import Config
 from scanctl.errors import ScanctlError
-from scanctl.market.dates import now_kst
 
 CALENDAR_HORIZON_DAYS = 60
 

@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from scanctl.clock import stored_date
 from scanctl.errors import BadInput
-from scanctl.market.dates import stored_date
 from scanctl.scan.persist import NORESULT_CODE
 from scanctl.store.panel import Panel, read_panel
 from scanctl.store.settings import ENGINE_VERSIONS

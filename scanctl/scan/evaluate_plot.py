@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scanctl.clock import stored_date
 from scanctl.errors import BadInput
-from scanctl.market.dates import stored_date
 from scanctl.scan.evaluate import DECIDED, Evaluation
 
 MISSING = "--plot needs matplotlib: pip install 'scanctl[plot]'"

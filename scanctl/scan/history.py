@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlite_utils
 
+from scanctl.clock import now_kst
 from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
-from scanctl.market.dates import now_kst
 from scanctl.store.settings import get_setting, parse_versions
 
 SHOW_COLUMNS = (
@@ -190,7 +190,7 @@ def data_freshness(db: sqlite_utils.Database, calendar: KrxCalendar) -> dict[str
 
 def parse_show_date(value: str | None) -> dt.date | None:
     """``latest`` (or nothing) → None; otherwise a date."""
-    from scanctl.market.dates import parse_date
+    from scanctl.clock import parse_date
 
     if value is None or value.strip().lower() == "latest":
         return None

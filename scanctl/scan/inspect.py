@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from scanctl.clock import stored_date, today_kst
 from scanctl.config import Config
 from scanctl.engines.base import (
     INSUFFICIENT_HISTORY,
@@ -25,7 +26,6 @@ from scanctl.engines.base import (
     plain,
 )
 from scanctl.errors import BadInput
-from scanctl.market.dates import stored_date, today_kst
 from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
 
 NOT_COMPUTABLE = (NO_BAR_ON_DATE, INSUFFICIENT_HISTORY)

@@ -21,10 +21,10 @@ from scanctl.engines.compute import window_indicators
 from scanctl.engines.v1 import V1Params, run_v1
 from scanctl.engines.v2 import V2Params, run_v2
 from scanctl.engines.v3 import V3Params, run_v3
-from scanctl.engines.window import evaluation_window
 from scanctl.market.condition import MarketCondition, market_condition
 from scanctl.market.params import MarketParams, UniverseParams
 from scanctl.market.universe import build_universe, resize_limits
+from scanctl.market.window import evaluation_window
 from scanctl.store.panel import Panel, read_older_bars, read_panel
 from scanctl.store.tickers import IndexSeries, TickerMaster, read_index_series, read_ticker_master
 

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from scanctl.clock import now_kst, today_kst
 from scanctl.config import Config
 from scanctl.engines.base import plain
 from scanctl.errors import DataNotReady, ScanctlError
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
-from scanctl.market.dates import now_kst, today_kst
 from scanctl.scan import gates
 from scanctl.scan.lock import run_lock
 from scanctl.scan.options import ScanOptions

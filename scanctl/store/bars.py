@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from scanctl.market.dates import now_kst
+from scanctl.clock import now_kst
 from scanctl.store.panel import refresh_blocks
 
 MARKETS = ("KOSPI", "KOSDAQ", "KONEX")

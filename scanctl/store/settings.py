@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from scanctl.clock import now_kst
 from scanctl.errors import BadInput
-from scanctl.market.dates import now_kst
 from scanctl.store.db import write_transaction
 
 ENGINE_VERSIONS = ("v1", "v2", "v3")

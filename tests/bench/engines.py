@@ -70,7 +70,7 @@ def bench_pandas_ratio(db_path: Path) -> None:
     import pandas as pd
 
     from scanctl.engines.compute import window_indicators
-    from scanctl.engines.window import evaluation_window
+    from scanctl.market.window import evaluation_window
     from scanctl.store.db import open_db
     from scanctl.store.panel import read_panel
 

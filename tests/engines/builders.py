@@ -58,9 +58,9 @@ import numpy as np
 from scanctl.engines.base import EngineInput
 from scanctl.engines.indicators import Indicators
 from scanctl.engines.scalars import Scalars
-from scanctl.engines.window import Window
 from scanctl.market.condition import MarketCondition, Thresholds
 from scanctl.market.universe import Universe
+from scanctl.market.window import Window
 from scanctl.store.tickers import TickerMaster
 
 DATE = dt.date(2025, 6, 2)

@@ -6,7 +6,7 @@ import numpy as np
 from scanctl.engines.compute import window_indicators
 from scanctl.engines.indicators import Indicators, compute_indicators
 from scanctl.engines.scalars import Scalars, last_bar_scalars
-from scanctl.engines.window import evaluation_window
+from scanctl.market.window import evaluation_window
 from scanctl.store.panel import Panel
 
 

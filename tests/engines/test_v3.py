@@ -26,10 +26,10 @@ from scanctl.engines.indicators import Indicators
 from scanctl.engines.scalars import Scalars
 from scanctl.engines.v3 import MidtermParams, PullbackParams, V3Params, route, run_v3
 from scanctl.engines.v3.midterm import percentile_ranks
-from scanctl.engines.window import Window
 from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
 from scanctl.market.universe import Universe
+from scanctl.market.window import Window
 from scanctl.store.tickers import TickerMaster
 
 D = dt.date(2025, 6, 2)

@@ -14,6 +14,7 @@ from importlib import resources
 
 import pytest
 
+from scanctl.clock import KST
 from scanctl.errors import BadInput
 from scanctl.market.calendar import (
     KrxCalendar,
@@ -25,7 +26,6 @@ from scanctl.market.calendar import (
     remove_override,
     shipped_overrides,
 )
-from scanctl.market.dates import KST
 from scanctl.store.db import open_db
 
 # Expected answers written by hand from KRX notices (the sources in krx_overrides.csv) and the

@@ -16,7 +16,6 @@ import statistics
 import numpy as np
 import pytest
 
-from scanctl.engines.window import evaluation_window
 from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition, market_condition
 from scanctl.market.params import MarketParams, UniverseParams
@@ -38,6 +37,7 @@ from scanctl.market.regime_rules import (
     volume_trend_of,
 )
 from scanctl.market.universe import build_universe
+from scanctl.market.window import evaluation_window
 from scanctl.store.panel import Panel
 from scanctl.store.tickers import IndexSeries, TickerMaster
 

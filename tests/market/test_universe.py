@@ -12,11 +12,11 @@ import json
 import numpy as np
 import pytest
 
-from scanctl.engines.window import evaluation_window
 from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
 from scanctl.market.params import UniverseParams
 from scanctl.market.universe import build_universe, resize_limits, tie_break_order
+from scanctl.market.window import evaluation_window
 from scanctl.store.panel import Panel
 from scanctl.store.tickers import TickerMaster
 

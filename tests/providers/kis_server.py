@@ -25,7 +25,7 @@ import itertools
 import zipfile
 from collections.abc import Sequence
 
-from scanctl.market.dates import now_kst
+from scanctl.clock import now_kst
 from tests.providers.scripted_server import Reply, Scripted, Seen, json_reply
 
 CHART = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"

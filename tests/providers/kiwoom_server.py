@@ -21,7 +21,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 
-from scanctl.market.dates import now_kst
+from scanctl.clock import now_kst
 from tests.providers.scripted_server import Reply, Scripted, Seen, json_reply
 
 TOKEN = "/oauth2/token"

@@ -11,7 +11,7 @@ import time
 import pytest
 from werkzeug import Request, Response
 
-from scanctl.market.dates import now_kst
+from scanctl.clock import now_kst
 from scanctl.providers.base import SourceBlocked, SourceError, SourceExhausted, Throttled
 from scanctl.providers.breaker import Breaker, breaker_state, reset_breaker
 from scanctl.providers.http import HttpResponse, TokenBucket

@@ -11,8 +11,8 @@ import stat
 
 import pytest
 
+from scanctl.clock import KST
 from scanctl.config import MASK, Config
-from scanctl.market.dates import KST
 from scanctl.providers import kis as kis_module
 from scanctl.providers.base import make_provider
 from scanctl.providers.tokens import RENEW_MARGIN, Token, TokenCache, TokenKeeper, tokens_dir

@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
+from scanctl.clock import KST
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.market.calendar import KrxCalendar
-from scanctl.market.dates import KST
 from scanctl.scan.gates import check_data, check_session
 from scanctl.store.bars import upsert_bars
 from scanctl.store.db import write_transaction

@@ -3,7 +3,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from scanctl.engines.window import evaluation_window
+from scanctl.market.window import evaluation_window
 from scanctl.store.panel import Panel
 
 DATES = np.array(

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
+from scanctl.clock import KST, now_kst, parse_date, today_kst
 from scanctl.errors import BadInput
-from scanctl.market.dates import KST, now_kst, parse_date, today_kst
 
 
 @pytest.mark.parametrize(
