@@ -7,13 +7,12 @@ passed, or by `reset_breaker` (``scanctl data sync --source NAME --reset-breaker
 
 The state is read once when the provider is built; opening it may happen on a worker thread,
 so it is written through a short-lived connection of its own (SQLite connections are bound to
-their thread), and kept in memory for the rest of the run.
+their thread; `scanctl.store.sources`), and kept in memory for the rest of the run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from dataclasses import dataclass
 
@@ -22,15 +21,17 @@ import sqlite_utils
 from scanctl.clock import now_kst, stored_datetime
 from scanctl.logs import get_logger
 from scanctl.providers.base import SourceBlocked
+from scanctl.store.db import db_file
+from scanctl.store.sources import (
+    SourceState,
+    read_source_state,
+    save_source_state,
+    save_source_state_in_file,
+)
 
 log = get_logger("providers.breaker")
 
 RESET_HINT = "scanctl data sync --source {source} --reset-breaker"
-_UPSERT = (
-    "INSERT INTO source_state (source, blocked_until, reason, updated_at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (source) DO UPDATE SET blocked_until = excluded.blocked_until, "
-    "reason = excluded.reason, updated_at = excluded.updated_at"
-)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,7 @@ class Breaker:
     @classmethod
     def load(cls, db: sqlite_utils.Database, source: str, hours: float = 24.0) -> Breaker:
         """The breaker of ``source`` as stored in ``db``."""
-        path = next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
-        return cls(source, breaker_state(db, source), path or None, hours)
+        return cls(source, breaker_state(db, source), db_file(db), hours)
 
     @property
     def state(self) -> BreakerState:
@@ -124,31 +124,22 @@ def blocked_message(state: BreakerState) -> str:
 
 def breaker_state(db: sqlite_utils.Database, source: str) -> BreakerState | None:
     """The stored breaker of ``source`` (None when it never tripped)."""
-    row = db.execute(
-        "SELECT blocked_until, reason, updated_at FROM source_state WHERE source = ?", [source]
-    ).fetchone()
+    row = read_source_state(db, source)
     if row is None:
         return None
-    until = stored_datetime(row[0]) if row[0] else None
-    return BreakerState(source, until, row[1], row[2])
+    until = stored_datetime(row.blocked_until) if row.blocked_until else None
+    return BreakerState(source, until, row.reason, row.updated_at)
 
 
 def reset_breaker(db: sqlite_utils.Database, source: str) -> bool:
     """Close the breaker of ``source``; returns whether it was open."""
-    from scanctl.store.db import write_transaction
-
     was_open = bool((state := breaker_state(db, source)) and state.is_open(now_kst()))
-    with write_transaction(db):
-        db.execute(_UPSERT, [source, None, None, now_kst().isoformat(timespec="seconds")])
+    save_source_state(db, SourceState(source, None, None, now_kst().isoformat(timespec="seconds")))
     log.info("circuit breaker reset", extra={"fields": {"source": source, "was_open": was_open}})
     return was_open
 
 
 def _write_state(path: str, state: BreakerState) -> None:
     until = state.blocked_until.isoformat() if state.blocked_until else None
-    conn = sqlite3.connect(path, timeout=30)
-    try:
-        with conn:
-            conn.execute(_UPSERT, [state.source, until, state.reason, state.updated_at])
-    finally:
-        conn.close()
+    row = SourceState(state.source, until, state.reason, state.updated_at)
+    save_source_state_in_file(path, row)

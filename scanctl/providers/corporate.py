@@ -21,6 +21,7 @@ from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.providers.base import BarRow, DayBars, Provider, SourceBlocked, SourceError
 from scanctl.providers.gates import row_problems
+from scanctl.store.bar_queries import closes_on, code_first_bar_date
 
 log = get_logger("providers.corporate")
 
@@ -76,7 +77,7 @@ def find_disagreements(
     found: list[Disagreement] = []
     checked = 0
     for date, pairs in sorted(wanted.items()):
-        stored = dict(db.execute("SELECT code, close FROM bars WHERE date = ?", [date]).fetchall())
+        stored = closes_on(db, date)
         for code, source_close in pairs:
             stored_close = stored.get(code)
             if not stored_close or stored_close <= 0:
@@ -109,7 +110,7 @@ def refetch_histories(
     last = day.isoformat()
     for item in disagreements:
         code = item.code
-        first = db.execute("SELECT min(date) FROM bars WHERE code = ?", [code]).fetchone()[0]
+        first = code_first_bar_date(db, code)
         try:
             history = provider.fetch_history(code, parse_date(first), day)
         except SourceBlocked:

@@ -47,6 +47,7 @@ from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
 from scanctl.providers.demo_names import SECTORS, assign_names
 from scanctl.store import bars as store
+from scanctl.store.bar_queries import other_source
 from scanctl.store.db import write_transaction
 
 DEMO_SOURCE = "demo"
@@ -164,8 +165,7 @@ def write_demo_market(
     """
     with write_transaction(db):
         if replace:
-            for table in ("bars", "bar_blocks", "index_bars", "tickers"):
-                db.execute(f"DELETE FROM {table}")
+            store.delete_market_data(db)
         n_tickers = store.upsert_tickers(db, market.tickers)
         n_bars = 0
         for start in range(0, len(market.sessions), CHUNK_SESSIONS):
@@ -190,10 +190,10 @@ def install_demo_market(
     BadInput
         The store holds bars from another source: the demo never mixes with real data.
     """
-    real = db.execute("SELECT source FROM bars WHERE source != ? LIMIT 1", [DEMO_SOURCE]).fetchone()
-    if real:
+    real = other_source(db, DEMO_SOURCE)
+    if real is not None:
         raise BadInput(
-            f"this store holds {real[0]!r} bars; build the demo in its own database (--db demo.db)"
+            f"this store holds {real!r} bars; build the demo in its own database (--db demo.db)"
         )
     calendar = calendar or KrxCalendar.from_db(db)
     now = now_kst()

@@ -1,5 +1,5 @@
-"""What a sync reads from and records in the store besides the bars: the previous date's count,
-the stored ticker flags a source cannot tell, and the ``sync_events`` log.
+"""What a sync reads from the store besides the bars: the previous date's count and the stored
+ticker flags a source cannot tell. It records its ``sync_events`` through `scanctl.store.sources`.
 
 ``sync_events`` kinds (``detail`` is a JSON object):
 
@@ -12,41 +12,26 @@ the stored ticker flags a source cannot tell, and the ``sync_events`` log.
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 import sqlite_utils
 
+from scanctl.store.bar_queries import count_bars_on, previous_bar_date
 from scanctl.store.bars import TickerRow
+from scanctl.store.sources import read_sync_events
+from scanctl.store.tickers import read_ticker_fields
 
 TICKER_FIELDS = ("name", "market", "security_type", "managed", "halted", "listed_on")
-_INSERT = (
-    "INSERT INTO sync_events (date, code, source, kind, detail, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
 
-
-@dataclass(frozen=True)
-class SyncEvent:
-    """One ``sync_events`` row (``detail`` decoded)."""
-
-    date: str | None
-    code: str | None
-    source: str
-    kind: str
-    detail: Mapping[str, Any]
-    created_at: str
+read_events = read_sync_events
+"""The latest ``sync_events`` rows, newest first (`scanctl.store.sources.read_sync_events`)."""
 
 
 def previous_count(db: sqlite_utils.Database, day: str) -> tuple[str | None, int]:
     """The latest stored date before ``day`` and its number of rows (None, 0 when none)."""
-    previous = db.execute("SELECT max(date) FROM bars WHERE date < ?", [day]).fetchone()[0]
+    previous = previous_bar_date(db, day)
     if previous is None:
         return None, 0
-    count = db.execute("SELECT count(*) FROM bars WHERE date = ?", [previous]).fetchone()[0]
-    return previous, count
+    return previous, count_bars_on(db, previous)
 
 
 def merge_stored_tickers(
@@ -57,10 +42,7 @@ def merge_stored_tickers(
     keep = [name for name in TICKER_FIELDS if name not in told]
     if not keep:
         return tickers
-    columns = ", ".join(keep)
-    stored = {
-        row[0]: row[1:] for row in db.execute(f"SELECT code, {columns} FROM tickers").fetchall()
-    }
+    stored = read_ticker_fields(db, keep)
     merged = []
     for ticker in tickers:
         values = stored.get(ticker.code)
@@ -73,29 +55,3 @@ def merge_stored_tickers(
         }
         merged.append(dataclasses.replace(ticker, **kept))
     return merged
-
-
-def write_events(db: sqlite_utils.Database, events: Iterable[SyncEvent]) -> None:
-    """Insert ``events`` (inside the caller's transaction)."""
-    rows = [(e.date, e.code, e.source, e.kind, _json(e.detail), e.created_at) for e in events]
-    db.conn.executemany(_INSERT, rows)
-
-
-def read_events(
-    db: sqlite_utils.Database, kind: str | None = None, limit: int = 100
-) -> list[SyncEvent]:
-    """The latest ``sync_events`` rows (newest first), optionally of one ``kind``."""
-    where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
-    rows = db.execute(
-        "SELECT date, code, source, kind, detail, created_at FROM sync_events "
-        f"{where} ORDER BY id DESC LIMIT ?",
-        [*params, limit],
-    ).fetchall()
-    return [
-        SyncEvent(day, code, source, kind_, json.loads(detail or "{}"), created)
-        for day, code, source, kind_, detail, created in rows
-    ]
-
-
-def _json(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

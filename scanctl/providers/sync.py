@@ -54,15 +54,11 @@ from scanctl.providers.gates import (
     problem_gates,
     stamped_gate,
 )
-from scanctl.providers.records import (
-    SyncEvent,
-    merge_stored_tickers,
-    previous_count,
-    write_events,
-)
+from scanctl.providers.records import merge_stored_tickers, previous_count
 from scanctl.providers.settings import DataSettings
-from scanctl.store.bars import upsert_bars, upsert_index_bars, upsert_tickers
+from scanctl.store.bars import delete_code_bars, upsert_bars, upsert_index_bars, upsert_tickers
 from scanctl.store.db import write_transaction
+from scanctl.store.sources import SyncEvent, write_sync_events
 
 if TYPE_CHECKING:
     from scanctl.config import Config
@@ -323,13 +319,10 @@ def _sync_date(
     with write_transaction(db):
         upsert_tickers(db, tickers)
         for action in report.corporate_actions:
-            db.execute(
-                "DELETE FROM bars WHERE code = ? AND date >= ? AND date <= ?",
-                [action.code, action.first, action.last],
-            )
+            delete_code_bars(db, action.code, action.first, action.last)
         upsert_bars(db, to_write, provider.name)
         upsert_index_bars(db, index_rows)
-        write_events(db, events)
+        write_sync_events(db, events)
     report.write_s = time.perf_counter() - started
     fields = {"date": day, "source": provider.name, "bars": report.bars}
     fields |= {"corporate_actions": len(replaced), "write_s": round(report.write_s, 3)}

@@ -1,4 +1,5 @@
-"""Writing bars, index bars and the ticker master (upserts, inside the caller's transaction)."""
+"""Writing bars, index bars and the ticker master (upserts and deletes, inside the caller's
+transaction)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from scanctl.store.panel import refresh_blocks
 
 MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
 SECURITY_TYPES = ("stock", "preferred", "etf", "etn", "spac", "reit", "fund", "other")
+MARKET_TABLES = ("bars", "bar_blocks", "index_bars", "tickers")
+"""The tables of market data, in the order `delete_market_data` empties them."""
 
 BarRow = tuple[str, str, int, int, int, int, int, int | None]
 """(date, code, open, high, low, close, volume, value or None)."""
@@ -87,3 +90,17 @@ def upsert_tickers(db: sqlite_utils.Database, rows: Iterable[TickerRow]) -> int:
         ],
     )
     return len(rows)
+
+
+def delete_code_bars(db: sqlite_utils.Database, code: str, first: str, last: str) -> None:
+    """Delete the bars of ``code`` dated ``first`` … ``last`` (inside the caller's transaction)."""
+    db.execute(
+        "DELETE FROM bars WHERE code = ? AND date >= ? AND date <= ?",
+        [code, first, last],
+    )
+
+
+def delete_market_data(db: sqlite_utils.Database) -> None:
+    """Delete every bar, bar block, index bar and ticker (inside the caller's transaction)."""
+    for table in MARKET_TABLES:
+        db.execute(f"DELETE FROM {table}")

@@ -73,6 +73,12 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
+def db_file(db: sqlite_utils.Database) -> str | None:
+    """The file of the main database; None for an in-memory or temporary store."""
+    path = next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
+    return path or None
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction taken up front (``BEGIN IMMEDIATE``): all of it lands, or none.

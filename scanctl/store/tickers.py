@@ -1,12 +1,36 @@
-"""Reading the ticker master and index bars into arrays aligned with a panel."""
+"""Reading the ticker master (by field, or as arrays aligned with a panel) and index bars."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlite_utils
+
+TICKER_COLUMNS = ("name", "market", "security_type", "managed", "halted", "listed_on", "updated_at")
+"""The ``tickers`` columns besides ``code``."""
+
+
+def read_ticker_fields(
+    db: sqlite_utils.Database, fields: Sequence[str]
+) -> dict[str, tuple[Any, ...]]:
+    """The stored values of ``fields`` (in that order) of every ticker, keyed by code.
+
+    Raises
+    ------
+    ValueError
+        A field that is not a `TICKER_COLUMNS` column.
+    """
+    unknown = [name for name in fields if name not in TICKER_COLUMNS]
+    if unknown:
+        raise ValueError(f"not a tickers column: {', '.join(unknown)}")
+    columns = ", ".join(fields)
+    return {
+        row[0]: row[1:] for row in db.execute(f"SELECT code, {columns} FROM tickers").fetchall()
+    }
 
 
 @dataclass(frozen=True, eq=False)
