@@ -23,7 +23,7 @@ import functools
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from types import MappingProxyType
@@ -363,11 +363,10 @@ def list_overrides(db: sqlite_utils.Database) -> list[Override]:
     BadInput
         A stored row is invalid (edited by hand); the message names the date and field.
     """
-    cursor = db.execute(
-        "SELECT date, kind, open_time, close_time, reason FROM calendar_overrides ORDER BY date"
-    )
-    columns = [description[0] for description in cursor.description]
-    return [_override_from_text(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+    # Imported here, as below: sqlite_utils imports pandas when present.
+    from scanctl.store.calendar_overrides import read_override_rows
+
+    return [_override_from_text(asdict(row)) for row in read_override_rows(db)]
 
 
 def add_override(db: sqlite_utils.Database, override: Override) -> None:
@@ -382,32 +381,23 @@ def add_override(db: sqlite_utils.Database, override: Override) -> None:
         kind, a session without both times or with open_time >= close_time, a closed
         override with times, or a missing reason.
     """
-    row = (
+    from scanctl.store.calendar_overrides import OverrideRow, save_override_row
+
+    row = OverrideRow(
         override.date.isoformat(),
         override.kind,
         _time_text(override.open_time),
         _time_text(override.close_time),
         override.reason.strip(),
     )
-    from scanctl.store.db import write_transaction  # sqlite_utils imports pandas when present
-
-    with write_transaction(db):
-        db.execute(
-            "INSERT INTO calendar_overrides (date, kind, open_time, close_time, reason) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, "
-            "open_time = excluded.open_time, close_time = excluded.close_time, "
-            "reason = excluded.reason",
-            row,
-        )
+    save_override_row(db, row)
 
 
 def remove_override(db: sqlite_utils.Database, day: date) -> bool:
     """Delete the operator override for ``day``; False when there was none."""
-    from scanctl.store.db import write_transaction  # sqlite_utils imports pandas when present
+    from scanctl.store.calendar_overrides import delete_override_row
 
-    with write_transaction(db):
-        cursor = db.execute("DELETE FROM calendar_overrides WHERE date = ?", (day.isoformat(),))
-        return cursor.rowcount > 0
+    return delete_override_row(db, day.isoformat())
 
 
 def _time_text(value: time | None) -> str | None:

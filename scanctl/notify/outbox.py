@@ -34,8 +34,9 @@ from scanctl.notify.message import (
     failure_message,
     test_message,
 )
-from scanctl.notify.report import ChannelOutcome, DeliveryReport, OutboxRow
+from scanctl.notify.report import ChannelOutcome, DeliveryReport
 from scanctl.notify.transport import DeliveryError, scrub
+from scanctl.store import outbox as store
 from scanctl.store.db import write_transaction
 
 log = get_logger("notify")
@@ -73,30 +74,14 @@ def enqueue(
             "no notification channel configured; the message is logged instead",
             extra={"fields": {"kind": message.kind, "date": date, "text": message.text}},
         )
-        db.execute(
-            "INSERT INTO notifications (date, kind, channel, status, attempts, payload,"
-            " created_at) VALUES (?, ?, ?, 'skipped', 0, ?, ?)"
-            " ON CONFLICT (date, kind, channel) DO UPDATE SET status = 'skipped',"
-            " payload = excluded.payload, created_at = excluded.created_at",
-            [date, message.kind, LOG_CHANNEL, payload, now],
-        )
+        store.upsert_skipped(db, date, message.kind, LOG_CHANNEL, payload, now)
         return ()
     pending = []
     for name in targets:
-        row = db.execute(
-            "SELECT status FROM notifications WHERE date = ? AND kind = ? AND channel = ?",
-            [date, message.kind, name],
-        ).fetchone()
-        if row is not None and row[0] == "sent" and not renotify:
+        status = store.notification_status(db, date, message.kind, name)
+        if status == "sent" and not renotify:
             continue
-        db.execute(
-            "INSERT INTO notifications (date, kind, channel, status, attempts, payload,"
-            " created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)"
-            " ON CONFLICT (date, kind, channel) DO UPDATE SET status = 'pending', attempts = 0,"
-            " last_error = NULL, provider_message_id = NULL, sent_at = NULL,"
-            " payload = excluded.payload, created_at = excluded.created_at",
-            [date, message.kind, name, payload, now],
-        )
+        store.upsert_pending(db, date, message.kind, name, payload, now)
         pending.append(name)
     return tuple(pending)
 
@@ -153,26 +138,13 @@ def deliver(
         Builds the sender of a configured channel (tests may inject signing clocks).
     """
     statuses = ("pending", "failed") if include_failed else ("pending",)
-    where = [f"status IN ({', '.join('?' for _ in statuses)})"]
-    params: list = list(statuses)
-    if date is not None:
-        where.append("date = ?")
-        params.append(date if isinstance(date, str) else date.isoformat())
-    if kind is not None:
-        where.append("kind = ?")
-        params.append(kind)
-    rows = list(
-        db.query(
-            f"SELECT * FROM notifications WHERE {' AND '.join(where)} ORDER BY date, kind, channel",
-            params,
-        )
-    )
+    rows = store.notifications_with_status(db, statuses, date=_iso(date), kind=kind)
     outcomes = []
     for row in rows:
-        config = settings.channel(row["channel"])
+        config = settings.channel(row.channel)
         if config is None:
-            error = f"channel {row['channel']!r} is not configured ([notify.channels.NAME])"
-            outcomes.append(_record_failure(db, row, row["attempts"], error))
+            error = f"channel {row.channel!r} is not configured ([notify.channels.NAME])"
+            outcomes.append(_record_failure(db, row, row.attempts, error))
             continue
         channel = channel_factory(config, settings.timeout_s)
         outcomes.append(_deliver_row(db, row, channel, settings, session, sleep))
@@ -217,23 +189,9 @@ def outbox_status(
     *,
     date: dt.date | str | None = None,
     kind: str | None = None,
-) -> list[OutboxRow]:
+) -> list[store.OutboxRow]:
     """The latest outbox rows (newest date first) for `notify status` and `status`."""
-    where, params = [], []
-    if date is not None:
-        where.append("date = ?")
-        params.append(date if isinstance(date, str) else date.isoformat())
-    if kind is not None:
-        where.append("kind = ?")
-        params.append(kind)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.query(
-        "SELECT date, kind, channel, status, attempts, last_error, provider_message_id,"
-        f" created_at, sent_at FROM notifications {clause}"
-        " ORDER BY date DESC, created_at DESC, kind, channel LIMIT ?",
-        [*params, limit],
-    )
-    return [OutboxRow(**row) for row in rows]
+    return store.recent_notifications(db, limit, date=_iso(date), kind=kind)
 
 
 def notification_summary(
@@ -254,24 +212,18 @@ def notification_summary(
 
 def _deliver_row(
     db: sqlite_utils.Database,
-    row: dict,
+    row: store.Notification,
     channel: Channel,
     settings: NotifySettings,
     session: requests.Session,
     sleep: Callable[[float], None],
 ) -> ChannelOutcome:
-    attempts = row["attempts"]
-    current = db.execute(
-        "SELECT status, attempts, provider_message_id FROM notifications"
-        " WHERE date = ? AND kind = ? AND channel = ?",
-        [row["date"], row["kind"], row["channel"]],
-    ).fetchone()
+    attempts = row.attempts
+    current = store.delivery_state(db, row.date, row.kind, row.channel)
     if current is not None and current[0] == "sent":  # sent meanwhile by another process
-        return ChannelOutcome(
-            row["date"], row["kind"], row["channel"], "sent", current[1], None, current[2]
-        )
+        return ChannelOutcome(row.date, row.kind, row.channel, "sent", current[1], None, current[2])
     try:
-        message = Message.from_json(row["payload"] or "")
+        message = Message.from_json(row.payload or "")
     except ValueError as exc:
         return _record_failure(db, row, attempts, f"stored payload unreadable: {exc}")
     for attempt in range(1, settings.max_attempts + 1):
@@ -282,9 +234,9 @@ def _deliver_row(
             error = scrub(str(exc), settings.secret_values())  # every channel's, to be sure
             final = not exc.retryable or attempt == settings.max_attempts
             fields = {
-                "channel": row["channel"],
-                "kind": row["kind"],
-                "date": row["date"],
+                "channel": row.channel,
+                "kind": row.kind,
+                "date": row.date,
                 "attempt": attempt,
                 "retryable": exc.retryable,
                 "error": error,
@@ -307,30 +259,22 @@ def _deliver_row(
         )
         log.info(
             "notification sent",
-            extra={"fields": {"channel": row["channel"], "kind": row["kind"], "date": row["date"]}},
+            extra={"fields": {"channel": row.channel, "kind": row.kind, "date": row.date}},
         )
-        return ChannelOutcome(
-            row["date"], row["kind"], row["channel"], "sent", attempts, None, provider_id
-        )
+        return ChannelOutcome(row.date, row.kind, row.channel, "sent", attempts, None, provider_id)
     raise AssertionError("unreachable: max_attempts >= 1")  # pragma: no cover
 
 
 def _record_failure(
-    db: sqlite_utils.Database, row: dict, attempts: int, error: str
+    db: sqlite_utils.Database, row: store.Notification, attempts: int, error: str
 ) -> ChannelOutcome:
     _update(db, row, status="failed", attempts=attempts, last_error=error)
-    return ChannelOutcome(row["date"], row["kind"], row["channel"], "failed", attempts, error)
+    return ChannelOutcome(row.date, row.kind, row.channel, "failed", attempts, error)
 
 
-def _update(db: sqlite_utils.Database, row: dict, **values: object) -> None:
+def _update(db: sqlite_utils.Database, row: store.Notification, **values: object) -> None:
     """Update one row in its own short transaction (a ``sent`` row is never downgraded)."""
-    assignments = ", ".join(f"{column} = ?" for column in values)
-    with write_transaction(db):
-        db.execute(
-            f"UPDATE notifications SET {assignments}"
-            " WHERE date = ? AND kind = ? AND channel = ? AND status != 'sent'",
-            [*values.values(), row["date"], row["kind"], row["channel"]],
-        )
+    store.update_notification(db, row.date, row.kind, row.channel, **values)
 
 
 def _delay(error: DeliveryError, attempt: int, settings: NotifySettings) -> float:
@@ -342,3 +286,7 @@ def _delay(error: DeliveryError, attempt: int, settings: NotifySettings) -> floa
 
 def _stamp() -> str:
     return now_kst().isoformat(timespec="seconds")
+
+
+def _iso(date: dt.date | str | None) -> str | None:
+    return date if date is None or isinstance(date, str) else date.isoformat()

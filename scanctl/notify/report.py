@@ -1,4 +1,5 @@
-"""What delivery and the outbox report back: per-channel outcomes and outbox rows (JSON-able)."""
+"""What delivery reports back: per-channel outcomes (JSON-able); outbox rows are
+`scanctl.store.outbox.OutboxRow`."""
 
 from __future__ import annotations
 
@@ -46,21 +47,3 @@ class DeliveryReport:
             "ok": self.ok,
             "channels": [outcome.to_dict() for outcome in self.outcomes],
         }
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    """One ``notifications`` row as `notify status` shows it (without the payload)."""
-
-    date: str
-    kind: str
-    channel: str
-    status: str
-    attempts: int
-    last_error: str | None
-    provider_message_id: str | None
-    created_at: str | None
-    sent_at: str | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
