@@ -5,9 +5,9 @@ whose intermediate arrays stay private to it; the plot lives in `scanctl.scan.ev
 
 Algorithm (`evaluate_picks`):
 
-1. `_read_picks` — the `scan_rank` rows in the date range (``NORESULT`` placeholders and rows
+1. `pick_rows` — the `scan_rank` rows in the date range (``NORESULT`` placeholders and rows
    without an entry price excluded), guidance read from ``flags`` in the same query.
-2. `_span_dates` + `read_panel` — one wide panel from the first pick date through the W-th
+2. `dates_spanning` + `read_panel` — one wide panel from the first pick date through the W-th
    stored date after the last pick date, W = max(horizon, longest holding period): every bar
    needed, read once.
 3. `_outcomes` — `_locate` finds each pick's panel row and column, `_gather` takes the high,
@@ -55,8 +55,9 @@ import sqlite_utils
 
 from scanctl.clock import stored_date
 from scanctl.errors import BadInput
-from scanctl.scan.persist import NORESULT_CODE
+from scanctl.store.bar_queries import dates_spanning
 from scanctl.store.panel import Panel, read_panel
+from scanctl.store.picks import pick_rows
 from scanctl.store.settings import ENGINE_VERSIONS
 
 OUTCOMES = ("target", "stop", "both_same_day", "neither", "open", "no_guidance")
@@ -170,7 +171,7 @@ def evaluate_picks(
         raise BadInput(f"--horizon: must be at least 1 session, got {horizon}")
     if start is not None and end is not None and start > end:
         raise BadInput(f"--from {start} is after --to {end}; swap them")
-    rows = _read_picks(db, versions, start, end)
+    rows = pick_rows(db, versions, start, end)
     present = tuple(sorted({row[1] for row in rows}, key=_version_key))
     if not rows:
         return Evaluation(start, end, horizon, present, None, [], [], [], [])
@@ -179,7 +180,7 @@ def evaluate_picks(
     holding_days = np.clip(np.nan_to_num(_floats(columns["holding_period"])), 0, _MAX_SESSIONS)
     holding = np.where(guided, holding_days, 0).astype(int)
     width = max(horizon, int(holding.max()))
-    dates = _span_dates(db, columns["date"][0], columns["date"][-1], width)
+    dates = dates_spanning(db, columns["date"][0], columns["date"][-1], width)
     panel = read_panel(db, stored_date(dates[-1]), len(dates)) if dates else None
     result = _outcomes(panel, columns, guided, holding, horizon, width)
     picks = _pick_records(panel, columns, guided, holding, result)
@@ -194,34 +195,6 @@ def evaluate_picks(
         by_strategy=_summarise(picks, by_strategy=True),
         by_date=_by_date(picks),
     )
-
-
-def _read_picks(
-    db: sqlite_utils.Database,
-    versions: tuple[str, ...] | None,
-    start: dt.date | None,
-    end: dt.date | None,
-) -> list[tuple]:
-    """Pick rows as `_PICK_COLUMNS` tuples, ordered by date, version, strategy, rank, code."""
-    where = ["code != ?", "coalesce(anchor_close, close_price) > 0"]
-    args: list[Any] = [NORESULT_CODE]
-    if start is not None:
-        where.append("date >= ?")
-        args.append(start.isoformat())
-    if end is not None:
-        where.append("date <= ?")
-        args.append(end.isoformat())
-    if versions:
-        where.append(f"scanner_version IN ({', '.join('?' * len(versions))})")
-        args.extend(versions)
-    query = (
-        "SELECT date, scanner_version, code, strategy, rank, coalesce(anchor_close, close_price), "
-        "json_extract(flags, '$.target_profit'), json_extract(flags, '$.stop_loss'), "
-        "json_extract(flags, '$.holding_period') "
-        f"FROM scan_rank WHERE {' AND '.join(where)} "
-        "ORDER BY date, scanner_version, strategy, rank, code"
-    )
-    return db.execute(query, args).fetchall()
 
 
 def _floats(values: list[Any]) -> np.ndarray:
@@ -240,27 +213,6 @@ def _has_guidance(columns: dict[str, list[Any]]) -> np.ndarray:
             & (_floats(columns["stop_loss"]) < 0)
             & (_floats(columns["holding_period"]) >= 1)
         )
-
-
-def _span_dates(db: sqlite_utils.Database, first: str, last: str, forward: int) -> list[str]:
-    """Stored dates from the first one ≥ ``first`` through the ``forward``-th one after ``last``.
-
-    One index seek per date (a recursive min() walk), like `scanctl.store.panel.stored_dates`.
-    """
-    rows = db.execute(
-        """
-        WITH RECURSIVE walk(day, after) AS (
-            SELECT d, d > :last FROM (SELECT min(date) AS d FROM bars WHERE date >= :first)
-            UNION ALL
-            SELECT (SELECT min(date) FROM bars WHERE date > walk.day),
-                   walk.after + ((SELECT min(date) FROM bars WHERE date > walk.day) > :last)
-            FROM walk WHERE walk.day IS NOT NULL AND walk.after < :forward
-        )
-        SELECT day FROM walk WHERE day IS NOT NULL
-        """,
-        {"first": first, "last": last, "forward": forward},
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def _gather(values: np.ndarray | None, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.market.calendar import KrxCalendar
+from scanctl.store.bar_queries import count_traded_on, previous_bar_date
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,9 @@ def check_data(db: sqlite_utils.Database, day: dt.date, threshold: float) -> Dat
         With the counts and the command that fetches the bars.
     """
     iso = day.isoformat()
-    count_on = "SELECT count(*) FROM bars WHERE date = ? AND volume > 0"
-    on_date = db.execute(count_on, [iso]).fetchone()[0]
-    previous = db.execute("SELECT max(date) FROM bars WHERE date < ?", [iso]).fetchone()[0]
-    on_previous = db.execute(count_on, [previous]).fetchone()[0] if previous else 0
+    on_date = count_traded_on(db, iso)
+    previous = previous_bar_date(db, iso)
+    on_previous = count_traded_on(db, previous) if previous else 0
     ratio = on_date / on_previous if on_previous else (1.0 if on_date else 0.0)
     verdict = DataVerdict(on_date, previous, on_previous, ratio)
     if on_date == 0 or ratio < threshold:

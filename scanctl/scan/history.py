@@ -12,6 +12,10 @@ import sqlite_utils
 from scanctl.clock import now_kst
 from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
+from scanctl.store.bar_queries import last_bar_date
+from scanctl.store.outbox import count_by_status
+from scanctl.store.picks import latest_pick_date, picks_on
+from scanctl.store.runs import latest_run, recent_runs, run_counts_since
 from scanctl.store.settings import get_setting, parse_versions
 
 SHOW_COLUMNS = (
@@ -43,20 +47,15 @@ def stored_picks(
     Returns the date shown and the rows (flags decoded); ``limit`` applies per version.
     """
     if day is None:
-        latest = db.execute("SELECT max(date) FROM scan_rank").fetchone()[0]
+        latest = latest_pick_date(db)
         if latest is None:
             return None, []
         shown = latest
     else:
         shown = day.isoformat()
-    query = (
-        f"SELECT {', '.join(SHOW_COLUMNS)} FROM scan_rank WHERE date = ? "
-        "ORDER BY scanner_version, engine, rank IS NULL, rank, code"
-    )
     rows = []
     taken: dict[str, int] = {}
-    for values in db.execute(query, [shown]):
-        row = dict(zip(SHOW_COLUMNS, values, strict=True))
+    for row in picks_on(db, shown, SHOW_COLUMNS):
         if versions and row["scanner_version"] not in versions:
             continue
         count = taken.get(row["scanner_version"], 0)
@@ -87,18 +86,8 @@ def run_history(
     db: sqlite_utils.Database, limit: int, versions: tuple[str, ...] | None
 ) -> list[dict[str, Any]]:
     """The latest `scan_runs` rows, newest first (errors cut to their first line)."""
-    where, args = "", []
-    if versions:
-        where = f"WHERE scanner_version IN ({', '.join('?' * len(versions))})"
-        args = list(versions)
-    rows = db.execute(
-        f"SELECT {', '.join(RUN_COLUMNS)} FROM scan_runs {where} "
-        "ORDER BY started_at DESC, rowid DESC LIMIT ?",
-        [*args, limit],
-    ).fetchall()
     result = []
-    for values in rows:
-        row = dict(zip(RUN_COLUMNS, values, strict=True))
+    for row in recent_runs(db, RUN_COLUMNS, limit, versions):
         if row["error"]:
             row["error"] = row["error"].split("\n")[0]
         result.append(row)
@@ -135,12 +124,7 @@ def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
     rates: dict[str, float | None] = {}
     since = (now_kst().date() - dt.timedelta(days=30)).isoformat()
     for version in scheduled:
-        row = db.execute(
-            "SELECT date, status, started_at, matched_count, error FROM scan_runs "
-            "WHERE scanner_version = ? AND status != 'skipped' "
-            "ORDER BY started_at DESC, rowid DESC LIMIT 1",
-            [version],
-        ).fetchone()
+        row = latest_run(db, version)
         if row is None:
             latest[version] = None
             problems.append(f"{version}: never run")
@@ -155,20 +139,14 @@ def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
             }
             if status == "failed":
                 problems.append(f"{version}: the latest run ({date}) failed")
-        ok, total = db.execute(
-            "SELECT sum(status = 'ok'), count(*) FROM scan_runs "
-            "WHERE scanner_version = ? AND status != 'skipped' AND date >= ?",
-            [version, since],
-        ).fetchone()
+        ok, total = run_counts_since(db, version, since)
         rates[version] = (ok / total) if total else None
     data = data_freshness(db, calendar)
     if not data["fresh"]:
         problems.append(
             f"data: last bars {data['last_date'] or 'none'}, expected {data['expected_date']}"
         )
-    outbox = dict(
-        db.execute("SELECT status, count(*) FROM notifications GROUP BY status").fetchall()
-    )
+    outbox = count_by_status(db)
     if outbox.get("failed"):
         problems.append(f"notifications: {outbox['failed']} failed")
     return Health(not problems, problems, latest, data, outbox, rates)
@@ -180,7 +158,7 @@ def data_freshness(db: sqlite_utils.Database, calendar: KrxCalendar) -> dict[str
     expected = calendar.last_session_on_or_before(now.date())
     if expected == now.date() and now < calendar.session_close(expected):
         expected = calendar.previous_session(expected)
-    last = db.execute("SELECT max(date) FROM bars").fetchone()[0]
+    last = last_bar_date(db)
     return {
         "last_date": last,
         "expected_date": expected.isoformat(),

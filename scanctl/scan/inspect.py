@@ -27,6 +27,13 @@ from scanctl.engines.base import (
 )
 from scanctl.errors import BadInput
 from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
+from scanctl.store.bar_queries import (
+    bar_date_range,
+    code_first_bar_date,
+    code_last_traded_before,
+    code_traded_on,
+    last_bar_date_on_or_before,
+)
 
 NOT_COMPUTABLE = (NO_BAR_ON_DATE, INSUFFICIENT_HISTORY)
 SERIES_SHOWN = (
@@ -73,29 +80,18 @@ def inspect_ticker(
         No bars for ``code``, a date outside the stored range, or no bar of ``code`` on ``day``.
     """
     code = code.strip().upper()
-    first_last = db.execute(
-        "SELECT min(date), max(date) FROM bars WHERE code = ?", [code]
-    ).fetchone()
-    if first_last[0] is None:
+    if code_first_bar_date(db, code) is None:
         raise BadInput(f"no bars stored for ticker {code!r}; check the code or run `data sync`")
-    stored_first, stored_last = db.execute("SELECT min(date), max(date) FROM bars").fetchone()
+    stored_first, stored_last = bar_date_range(db)
     if day is None:
-        latest = db.execute(
-            "SELECT max(date) FROM bars WHERE date <= ?", [today_kst().isoformat()]
-        ).fetchone()[0]
+        latest = last_bar_date_on_or_before(db, today_kst())
         day = stored_date(latest or stored_last)
     if not stored_first <= day.isoformat() <= stored_last:
         raise BadInput(
             f"--date {day.isoformat()} is outside the stored bars ({stored_first} … {stored_last})"
         )
-    has_bar = db.execute(
-        "SELECT 1 FROM bars WHERE code = ? AND date = ? AND volume > 0", [code, day.isoformat()]
-    ).fetchone()
-    if not has_bar:
-        before = db.execute(
-            "SELECT max(date) FROM bars WHERE code = ? AND date < ? AND volume > 0",
-            [code, day.isoformat()],
-        ).fetchone()[0]
+    if not code_traded_on(db, code, day):
+        before = code_last_traded_before(db, code, day)
         raise BadInput(
             f"{code} has no bar on {day.isoformat()} (reason no_bar_on_date; its last bar before "
             f"is {before or 'none'}); pass --date with a date it traded"

@@ -16,33 +16,10 @@ from typing import Any
 
 import sqlite_utils
 
-NORESULT_CODE = "NORESULT"
+from scanctl.store.picks import NORESULT_CODE, RANK_COLUMNS, read_ranks, write_ranks
+from scanctl.store.runs import insert_run_record
+
 NORESULT_NAME = "추천종목 없음"
-RANK_COLUMNS = (
-    "date",
-    "code",
-    "scanner_version",
-    "name",
-    "score",
-    "score_label",
-    "close_price",
-    "volume",
-    "change_rate",
-    "market",
-    "strategy",
-    "indicators",
-    "trend",
-    "flags",
-    "details",
-    "rank",
-    "engine",
-    "anchor_date",
-    "anchor_close",
-    "anchor_price_type",
-    "anchor_source",
-    "run_id",
-    "created_at",
-)
 # Columns that identify a write rather than describe the picks: excluded when comparing a rerun.
 _STAMP_COLUMNS = ("run_id", "created_at")
 
@@ -126,27 +103,10 @@ def replace_ranks(
 
     Returns False when the stored rows already held exactly this content (nothing written).
     """
-    stored = [
-        dict(zip(RANK_COLUMNS, row, strict=True))
-        for row in db.execute(
-            f"SELECT {', '.join(RANK_COLUMNS)} FROM scan_rank "
-            "WHERE date = ? AND scanner_version = ? ORDER BY code",
-            [day.isoformat(), version],
-        )
-    ]
+    stored = read_ranks(db, day.isoformat(), version)
     if _content(stored) == _content(rows):
         return False
-    db.execute(
-        "DELETE FROM scan_rank WHERE date = ? AND scanner_version = ?", [day.isoformat(), version]
-    )
-    marks = ", ".join("?" * len(RANK_COLUMNS))
-    db.conn.executemany(
-        f"INSERT INTO scan_rank ({', '.join(RANK_COLUMNS)}) VALUES ({marks})",
-        [
-            [{**row, "run_id": run_id, "created_at": created_at}[c] for c in RANK_COLUMNS]
-            for row in rows
-        ],
-    )
+    write_ranks(db, day.isoformat(), version, rows, run_id, created_at)
     return True
 
 
@@ -179,8 +139,4 @@ def insert_run(db: sqlite_utils.Database, run: RunRow) -> None:
     record = dict(run.__dict__)
     for key in ("market_condition", "params"):
         record[key] = None if record[key] is None else _json(record[key])
-    columns = list(record)
-    db.execute(
-        f"INSERT INTO scan_runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [record[c] for c in columns],
-    )
+    insert_run_record(db, record)

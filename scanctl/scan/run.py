@@ -43,6 +43,7 @@ from scanctl.scan.prepare import (
     prepare_inputs,
     run_engine,
 )
+from scanctl.store.bar_queries import main_source_on
 from scanctl.store.db import write_transaction
 from scanctl.store.settings import get_setting, parse_versions
 
@@ -399,11 +400,7 @@ def _params_record(params: RunParams, version: str) -> dict[str, Any]:
 
 def _bar_source(db: sqlite_utils.Database, day: dt.date) -> str:
     """Where the scan date's bars came from (the anchor of every pick)."""
-    row = db.execute(
-        "SELECT source FROM bars WHERE date = ? GROUP BY source ORDER BY count(*) DESC LIMIT 1",
-        [day.isoformat()],
-    ).fetchone()
-    return row[0] if row and row[0] else "bars"
+    return main_source_on(db, day) or "bars"
 
 
 def _finish(

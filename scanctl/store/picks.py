@@ -1,0 +1,138 @@
+"""The ``scan_rank`` table: the stored picks, one row per (date, code, scanner_version).
+
+A (date, version) without picks holds one placeholder row with code `NORESULT_CODE`
+(PRODUCT.md §4.1). Rows are built by `scanctl.scan.persist`; JSON columns arrive as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+NORESULT_CODE = "NORESULT"
+RANK_COLUMNS = (
+    "date",
+    "code",
+    "scanner_version",
+    "name",
+    "score",
+    "score_label",
+    "close_price",
+    "volume",
+    "change_rate",
+    "market",
+    "strategy",
+    "indicators",
+    "trend",
+    "flags",
+    "details",
+    "rank",
+    "engine",
+    "anchor_date",
+    "anchor_close",
+    "anchor_price_type",
+    "anchor_source",
+    "run_id",
+    "created_at",
+)
+"""Every ``scan_rank`` column, in table order."""
+
+
+def _columns(columns: Sequence[str]) -> str:
+    unknown = [column for column in columns if column not in RANK_COLUMNS]
+    if unknown:
+        raise ValueError(f"not a scan_rank column: {', '.join(unknown)}")
+    return ", ".join(columns)
+
+
+def latest_pick_date(db: sqlite_utils.Database) -> str | None:
+    """The latest date with stored rows (None when the table is empty)."""
+    return db.execute("SELECT max(date) FROM scan_rank").fetchone()[0]
+
+
+def picks_on(db: sqlite_utils.Database, date: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``columns`` of every row of ``date``, by version, engine, rank (NULL last) and code.
+
+    Raises
+    ------
+    ValueError
+        A column that is not a `RANK_COLUMNS` column.
+    """
+    query = (
+        f"SELECT {_columns(columns)} FROM scan_rank WHERE date = ? "
+        "ORDER BY scanner_version, engine, rank IS NULL, rank, code"
+    )
+    return [dict(zip(columns, values, strict=True)) for values in db.execute(query, [date])]
+
+
+def read_ranks(db: sqlite_utils.Database, date: str, version: str) -> list[dict[str, Any]]:
+    """The full rows of (``date``, ``version``) keyed by `RANK_COLUMNS`, by code."""
+    return [
+        dict(zip(RANK_COLUMNS, row, strict=True))
+        for row in db.execute(
+            f"SELECT {', '.join(RANK_COLUMNS)} FROM scan_rank "
+            "WHERE date = ? AND scanner_version = ? ORDER BY code",
+            [date, version],
+        )
+    ]
+
+
+def write_ranks(
+    db: sqlite_utils.Database,
+    date: str,
+    version: str,
+    rows: Sequence[dict[str, Any]],
+    run_id: str,
+    created_at: str,
+) -> None:
+    """Replace the rows of (``date``, ``version``) by ``rows`` stamped with ``run_id`` and
+    ``created_at`` (inside the caller's transaction)."""
+    db.execute("DELETE FROM scan_rank WHERE date = ? AND scanner_version = ?", [date, version])
+    marks = ", ".join("?" * len(RANK_COLUMNS))
+    db.conn.executemany(
+        f"INSERT INTO scan_rank ({', '.join(RANK_COLUMNS)}) VALUES ({marks})",
+        [
+            [{**row, "run_id": run_id, "created_at": created_at}[c] for c in RANK_COLUMNS]
+            for row in rows
+        ],
+    )
+
+
+PickRow = tuple[str, str, str, str | None, int | None, int, Any, Any, Any]
+"""(date, scanner_version, code, strategy, rank, anchor close, target_profit, stop_loss,
+holding_period); the last three are the raw values in ``flags`` (any JSON type, or None)."""
+
+
+def pick_rows(
+    db: sqlite_utils.Database,
+    versions: Sequence[str] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[PickRow]:
+    """Every real pick (no placeholder, an anchor close > 0) dated ``start`` … ``end`` (either
+    open), of ``versions`` (all when None or empty), by date, version, strategy, rank, code.
+
+    The anchor close is ``anchor_close``, else ``close_price``.
+    """
+    where = ["code != ?", "coalesce(anchor_close, close_price) > 0"]
+    args: list[Any] = [NORESULT_CODE]
+    if start is not None:
+        where.append("date >= ?")
+        args.append(start.isoformat())
+    if end is not None:
+        where.append("date <= ?")
+        args.append(end.isoformat())
+    if versions:
+        where.append(f"scanner_version IN ({', '.join('?' * len(versions))})")
+        args.extend(versions)
+    query = (
+        "SELECT date, scanner_version, code, strategy, rank, coalesce(anchor_close, close_price), "
+        "json_extract(flags, '$.target_profit'), json_extract(flags, '$.stop_loss'), "
+        "json_extract(flags, '$.holding_period') "
+        f"FROM scan_rank WHERE {' AND '.join(where)} "
+        "ORDER BY date, scanner_version, strategy, rank, code"
+    )
+    return db.execute(query, args).fetchall()
