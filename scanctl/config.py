@@ -38,19 +38,9 @@ ENV_PREFIX = "SCANCTL_"
 # Variables that are options of their own rather than configuration keys.
 RESERVED_ENV = {"SCANCTL_CONFIG", "SCANCTL_DB", "SCANCTL_NOW", "SCANCTL_TEST_HOOK"}
 
-SECTIONS = (
-    "store",
-    "scan",
-    "market",
-    "engines.v1",
-    "engines.v2",
-    "engines.v3",
-    "engines.v3.midterm",
-    "engines.v3.pullback",
-    "data",
-    "notify",
-    "healthcheck",
-)
+# The sections of every layer but the engines, whose sections the engine registry names
+# (`scanctl.settings.read_sources` passes both).
+SECTIONS = ("store", "scan", "market", "data", "notify", "healthcheck")
 
 _SECRET = re.compile(
     r"(secret|token|password|passwd|api_?key|app_?key|auth|webhook|ping_url)", re.I
@@ -271,6 +261,11 @@ class Section:
         except SettingError as exc:
             raise exc.located(origin) from None
 
+    @classmethod
+    def from_config(cls, config: Config) -> Self:
+        """Build from the section `SECTION` of ``config``, naming the source of a bad value."""
+        return cls.from_mapping(config.section(cls.SECTION), config.origin(cls.SECTION))
+
     def to_record(self) -> dict[str, Any]:
         """The effective values as plain JSON types (ENGINES.md §8.6 `params`)."""
         return {
@@ -385,11 +380,10 @@ class Config:
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: Path | None = None
     origins: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    known: tuple[str, ...] = SECTIONS
 
     def section(self, name: str) -> Mapping[str, Any]:
         """The keys of one section (``engines.v3.midterm`` style names); empty when absent."""
-        if name not in SECTIONS:
-            raise KeyError(name)
         return self.sections.get(name, MappingProxyType({}))
 
     def get(self, name: str, key: str, default: Any = None) -> Any:
@@ -398,6 +392,19 @@ class Config:
     def origin(self, name: str) -> Origin:
         """Where each key of section ``name`` came from: the file, a variable or a flag."""
         return lambda key: self.origins.get((name, key))
+
+    def with_flags(self, flags: Mapping[str, Mapping[str, Any]]) -> Config:
+        """A copy with command-line flags applied over the file and the environment, keyed
+        ``section → key → value`` (None values are ignored)."""
+        sections = {name: dict(values) for name, values in self.sections.items()}
+        origins = dict(self.origins)
+        for name, values in flags.items():
+            for key, value in values.items():
+                if value is not None:
+                    sections.setdefault(name, {})[key] = value
+                    origins[(name, key)] = f"--{key.replace('_', '-')}"
+        frozen = {name: MappingProxyType(values) for name, values in sections.items()}
+        return Config(MappingProxyType(frozen), self.path, MappingProxyType(origins), self.known)
 
     def masked(self) -> dict[str, dict[str, Any]]:
         """Every section with secret values replaced by a mask."""
@@ -411,9 +418,10 @@ def load_config(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    sections: Sequence[str] = SECTIONS,
 ) -> Config:
     """Read the file, then apply ``SCANCTL_*`` variables, then ``overrides`` (from flags, keyed
-    ``section → key → value``; None values are ignored).
+    ``section → key → value``; None values are ignored). ``sections`` are the known sections.
 
     Raises
     ------
@@ -423,57 +431,56 @@ def load_config(
     environ = os.environ if environ is None else environ
     explicit = path if path is not None else environ.get(CONFIG_ENV)
     config_path = Path(explicit) if explicit else default_config_path()
-    sections: dict[str, dict[str, Any]] = {}
+    known = tuple(sections)
+    values_by_section: dict[str, dict[str, Any]] = {}
     origins: dict[tuple[str, str], str] = {}
     if config_path.exists():
         try:
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"config file {str(config_path)!r}: {exc}") from None
-        _flatten(raw, "", sections, config_path)
-        for name, values in sections.items():
+        _flatten(raw, "", values_by_section, known, config_path)
+        for name, values in values_by_section.items():
             origins.update({(name, key): f"config file {str(config_path)!r}" for key in values})
     elif explicit:
         raise ConfigError(f"config file {str(config_path)!r} does not exist")
-    for name, key, value, variable in _from_environ(environ):
-        sections.setdefault(name, {})[key] = value
+    for name, key, value, variable in _from_environ(environ, known):
+        values_by_section.setdefault(name, {})[key] = value
         origins[(name, key)] = variable
-    for name, values in (overrides or {}).items():
-        for key, value in values.items():
-            if value is not None:
-                sections.setdefault(name, {})[key] = value
-                origins[(name, key)] = f"--{key.replace('_', '-')}"
-    frozen = {name: MappingProxyType(dict(values)) for name, values in sections.items()}
-    return Config(
+    frozen = {name: MappingProxyType(dict(values)) for name, values in values_by_section.items()}
+    config = Config(
         sections=MappingProxyType(frozen),
         path=config_path if config_path.exists() else None,
         origins=MappingProxyType(origins),
+        known=known,
     )
+    return config.with_flags(overrides or {})
 
 
-def _flatten(table: Mapping[str, Any], prefix: str, out: dict, path: Path) -> None:
+def _flatten(
+    table: Mapping[str, Any], prefix: str, out: dict, known: tuple[str, ...], path: Path
+) -> None:
     """Split nested TOML tables into dotted section names (engines.v3.midterm)."""
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and _is_section_prefix(name):
-            _flatten(value, f"{name}.", out, path)
-        elif prefix and prefix[:-1] in SECTIONS:
+        if isinstance(value, Mapping) and any(
+            section == name or section.startswith(f"{name}.") for section in known
+        ):
+            _flatten(value, f"{name}.", out, known, path)
+        elif prefix and prefix[:-1] in known:
             out.setdefault(prefix[:-1], {})[key] = value
         else:
-            known = ", ".join(SECTIONS)
             raise ConfigError(
-                f"config file {str(path)!r}: unknown section [{name}]; known: {known}"
+                f"config file {str(path)!r}: unknown section [{name}]; known: {', '.join(known)}"
             )
 
 
-def _is_section_prefix(name: str) -> bool:
-    return any(section == name or section.startswith(f"{name}.") for section in SECTIONS)
-
-
-def _from_environ(environ: Mapping[str, str]) -> list[tuple[str, str, Any, str]]:
+def _from_environ(
+    environ: Mapping[str, str], known: tuple[str, ...]
+) -> list[tuple[str, str, Any, str]]:
     """``SCANCTL_ENGINES_V3_MIDTERM_TOP_N=5`` → (``engines.v3.midterm``, ``top_n``, 5, name)."""
     found = []
-    by_length = sorted(SECTIONS, key=len, reverse=True)
+    by_length = sorted(known, key=len, reverse=True)
     for variable, text in sorted(environ.items()):
         if not variable.startswith(ENV_PREFIX) or variable in RESERVED_ENV:
             continue

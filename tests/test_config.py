@@ -1,7 +1,8 @@
 import pytest
 
-from scanctl.config import MASK, load_config, render_toml
+from scanctl.config import MASK, render_toml
 from scanctl.errors import ConfigError
+from scanctl.settings import read_sources as load_config
 
 TOML = """
 [scan]

@@ -461,3 +461,8 @@ class _Records(sc.Records):
             "fallback_step": self.step_no,
             "fallback": self.step_no > 0,
         }
+
+
+# The registry's names for this engine's parameters and compute function.
+Params = V1Params
+compute = run_v1

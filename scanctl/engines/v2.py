@@ -533,3 +533,8 @@ class _Records(sc.Records):
             "effective_score": None if adjust is None else float(a.score[i] - adjust),
             "horizons": self.selection.horizons(i),
         }
+
+
+# The registry's names for this engine's parameters and compute function.
+Params = V2Params
+compute = run_v2

@@ -29,7 +29,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from scanctl.clock import KST, parse_date
+from scanctl.clock import KST, check_range, parse_date
 from scanctl.errors import BadInput, ScanctlError
 from scanctl.market.xkrx import xkrx_schedule
 
@@ -303,8 +303,7 @@ class KrxCalendar:
         """
         _require_supported(start, "from")
         _require_supported(end, "to")
-        if start > end:
-            raise BadInput(f"--from {start} is after --to {end}; swap them")
+        check_range(start, end)
         days = (start + timedelta(days=offset) for offset in range((end - start).days + 1))
         return [day for day in days if self.is_session(day)]
 

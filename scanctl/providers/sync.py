@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from scanctl.clock import now_kst
+from scanctl.clock import check_range, now_kst
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
@@ -117,8 +117,7 @@ def resolve_dates(
     end = day if day is not None else calendar.last_session_on_or_before(today)
     if start is None:
         return [end]
-    if start > end:
-        raise BadInput(f"--from {start} is after --date {end}; swap them")
+    check_range(start, end, "--date")
     return calendar.sessions_in_range(start, end)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import sqlite_utils
 
 from scanctl.clock import now_kst
+from scanctl.engines.selection import scheduled_versions
 from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
-from scanctl.store.settings import get_setting, parse_versions
 
 SHOW_COLUMNS = (
     "date",
@@ -129,7 +129,7 @@ class Health:
 
 def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
     """Healthy when the latest run of every scheduled version succeeded and the data is fresh."""
-    scheduled = parse_versions(get_setting(db, "scan_all_versions"))
+    scheduled = scheduled_versions(db)
     problems: list[str] = []
     latest: dict[str, dict[str, Any] | None] = {}
     rates: dict[str, float | None] = {}

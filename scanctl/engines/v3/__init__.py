@@ -63,7 +63,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -82,6 +82,9 @@ from scanctl.engines.v3.midterm import MidtermOutcome, MidtermParams, evaluate_m
 from scanctl.engines.v3.pullback import PullbackOutcome, PullbackParams, evaluate_pullback
 from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
+
+if TYPE_CHECKING:
+    from scanctl.config import Config
 
 __all__ = ["MidtermParams", "PullbackParams", "V3Params", "route", "run_v3"]
 
@@ -183,6 +186,15 @@ class V3Params:
             **v3_mapping,
             midterm=MidtermParams.from_mapping(midterm_mapping),
             pullback=PullbackParams.from_mapping(pullback_mapping),
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> V3Params:
+        """``[engines.v3]`` and its sub-tables of ``config`` over the defaults."""
+        return cls.from_mapping(
+            config.section(cls.SECTION),
+            config.section(MidtermParams.SECTION),
+            config.section(PullbackParams.SECTION),
         )
 
     def to_record(self) -> dict[str, Any]:
@@ -440,3 +452,8 @@ def _run_record(
             pullback.NAME: {"ran": pull.ran, **counts(pull), "merged_count": merged},
         },
     }
+
+
+# The registry's names for this engine's parameters and compute function.
+Params = V3Params
+compute = run_v3
