@@ -18,7 +18,6 @@ from scanctl.config import (
     Config,
     KeyDoc,
     Section,
-    is_secret_key,
     load_config,
     mask_value,
     setting,
@@ -144,13 +143,48 @@ def settings_from(config: Config) -> Settings:
 
 
 def declared_keys() -> list[KeyDoc]:
-    """Every declared key of the fixed sections, in section order (the reference)."""
-    sections: list[type] = [StoreSettings, UniverseParams, ScanOptions, MarketParams]
+    """Every declared key, section by section: the one source of `config keys` and of the
+    README's configuration reference."""
+    import scanctl.notify.config as notify_config
+    import scanctl.providers.settings as provider_settings
+
     docs: list[KeyDoc] = []
-    for section in sections:
-        if hasattr(section, "describe"):
-            docs.extend(section.describe())
+    for section in (StoreSettings, UniverseParams, ScanOptions, MarketParams):
+        docs.extend(_describe(section))
+    for spec in registry.engines().values():
+        docs.extend(_describe(spec.params_class))
+    for module in (provider_settings, notify_config):
+        describe = getattr(module, "describe", None)
+        if describe is not None:
+            docs.extend(describe())
     return docs
 
 
-__all__ = ["SECTIONS", "Settings", "StoreSettings", "declared_keys", "is_secret_key"]
+def _describe(section: type) -> list[KeyDoc]:
+    """A section's keys, with those of its sub-sections (v3's midterm and pullback)."""
+    docs = list(section.describe()) if hasattr(section, "describe") else []
+    for sub in getattr(section, "SUBSECTIONS", ()):
+        docs.extend(_describe(sub))
+    return docs
+
+
+def reference_markdown() -> str:
+    """The configuration reference as Markdown tables, one per section (README, `config keys`)."""
+    lines: list[str] = []
+    current = None
+    for doc in declared_keys():
+        if doc.section != current:
+            current = doc.section
+            lines += ["", f"`[{current}]`", "", "| key | default | accepts | meaning |"]
+            lines.append("|---|---|---|---|")
+        default = "(secret)" if doc.secret and doc.default else _shown(doc.default)
+        lines.append(f"| `{doc.key}` | {default} | {doc.accepts} | {doc.doc} |")
+    return "\n".join(lines).strip() + "\n"
+
+
+def _shown(value: Any) -> str:
+    from scanctl.config import toml_value
+
+    return "unset" if value is None else f"`{toml_value(value)}`".replace("|", "\\|")
+
+

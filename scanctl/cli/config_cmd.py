@@ -27,3 +27,22 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     source = str(settings.path) if settings.path else "no config file (defaults)"
     print(f"# {source}")
     print(render_toml(masked), end="")
+
+
+@app.command("keys")
+def keys(as_json: JsonOpt = False) -> None:
+    """Every configuration key: section, default, accepted values and meaning.
+
+    Example: scanctl config keys --json | jq '.[] | select(.section == "scan")'
+    """
+    from scanctl.settings import declared_keys, reference_markdown
+
+    if as_json:
+        print_json(
+            [
+                {**vars(doc), "env": doc.env, "default": None if doc.secret else doc.default}
+                for doc in declared_keys()
+            ]
+        )
+        return
+    print(reference_markdown(), end="")
