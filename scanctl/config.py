@@ -67,7 +67,7 @@ class Rule:
     """What a declared key accepts, and the one line that describes it."""
 
     doc: str
-    kind: str  # integer | number | flag | text | texts | numbers | url | table
+    kind: str  # integer | number | flag | text | texts | numbers | url | table | tables
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -89,9 +89,19 @@ class Rule:
             "numbers": "a list of numbers",
             "url": "an http:// or https:// URL",
             "table": "a table",
+            "tables": "a list of tables",
         }[self.kind]
         bounds = self.bounds()
         return f"{words} {bounds}" if bounds else words
+
+    def refusal(self, value: Any) -> str:
+        """`expected` for a refused ``value``, naming a list entry that is not a choice."""
+        expected = self.expected()
+        if self.kind == "texts" and self.choices is not None and isinstance(value, list | tuple):
+            strays = [item for item in value if item not in self.choices]
+            if strays:
+                return f"{expected}; {strays[0]!r} is not one"
+        return expected
 
     def bounds(self) -> str:
         """``≥ 0``, ``between 1 and 10``, ``> 0 and < 1``: the range in words ('' if none)."""
@@ -130,7 +140,7 @@ class Rule:
             if self.choices is not None and any(item not in self.choices for item in value):
                 return None
             return tuple(float(x) for x in value) if kind == "numbers" else tuple(value)
-        return value  # table: the section's `validate` checks it
+        return value  # table, tables: the section's `validate` checks them
 
     def _in_range(self, value: float) -> bool:
         return (
@@ -229,7 +239,7 @@ class Section:
                 continue  # an optional key left unset
             checked = rule.check(value, as_float=self.FLOAT_NUMBERS)
             if checked is None:
-                raise self.fail(f.name, rule.expected(), value, secret=rule.secret)
+                raise self.fail(f.name, rule.refusal(value), value, secret=rule.secret)
             object.__setattr__(self, f.name, checked)
         self.validate()
 
@@ -241,9 +251,47 @@ class Section:
         shown = "a secret value" if secret or is_secret_key(name) else repr(value)
         return SettingError(self.SECTION, name, f"{name} must be {expected}, got {shown}")
 
+    def check_order(self, low: str, high: str, *, strict: bool = False) -> None:
+        """The cross-key rule ``low ≤ high`` (``<`` when ``strict``); the error names ``high``:
+        ``rsi_max must be a number ≥ rsi_min (45), got 40.0``."""
+        lo, hi = getattr(self, low), getattr(self, high)
+        if hi < lo or (strict and hi == lo):
+            rule = self.rule(high)
+            words = "an integer" if rule is not None and rule.kind == "integer" else "a number"
+            raise self.fail(high, f"{words} {'>' if strict else '≥'} {low} ({lo:g})", hi)
+
+    @classmethod
+    def rule(cls, key: str) -> Rule | None:
+        """The declared rule of ``key`` (None for a field that is not a key)."""
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name == key:
+                return f.metadata.get(RULE)
+        return None
+
     @classmethod
     def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        """The declared keys, in declaration order (fields that are not keys left out)."""
+        return tuple(
+            f.name
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if RULE in f.metadata
+        )
+
+    @classmethod
+    def check_keys(
+        cls,
+        mapping: Mapping[str, Any],
+        origin: Origin | None = None,
+        known: Sequence[str] | None = None,
+    ) -> None:
+        """Refuse a key of ``mapping`` that is not one of ``known`` (default: `keys`)."""
+        known = cls.keys() if known is None else known
+        for key in mapping:
+            if key not in known:
+                error = SettingError(
+                    cls.SECTION, key, f"unknown key {key!r}; known keys: {', '.join(known)}"
+                )
+                raise error.located(origin)
 
     @classmethod
     def from_mapping(
@@ -259,13 +307,7 @@ class Section:
             On an unknown key (named, with the known keys) or an invalid value.
         """
         mapping = mapping or {}
-        known = cls.keys()
-        for key in mapping:
-            if key not in known:
-                error = SettingError(
-                    cls.SECTION, key, f"unknown key {key!r}; known keys: {', '.join(known)}"
-                )
-                raise error.located(origin)
+        cls.check_keys(mapping, origin)
         try:
             return cls(**mapping)
         except SettingError as exc:
