@@ -564,7 +564,3 @@ def toml_value(value: Any) -> str:
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
-
-
-# Kept for the sections not yet declared with `setting`: the old base of parameter classes.
-SectionParams = Section
