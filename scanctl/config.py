@@ -25,7 +25,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -57,7 +57,7 @@ class Rule:
     """What a declared key accepts, and the one line that describes it."""
 
     doc: str
-    kind: str  # integer | number | flag | text | texts | numbers | url | table
+    kind: str  # integer | number | flag | text | texts | numbers | url | table | tables
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -79,9 +79,19 @@ class Rule:
             "numbers": "a list of numbers",
             "url": "an http:// or https:// URL",
             "table": "a table",
+            "tables": "a list of tables",
         }[self.kind]
         bounds = self.bounds()
         return f"{words} {bounds}" if bounds else words
+
+    def refusal(self, value: Any) -> str:
+        """`expected` for a refused ``value``, naming a list entry that is not a choice."""
+        expected = self.expected()
+        if self.kind == "texts" and self.choices is not None and isinstance(value, list | tuple):
+            strays = [item for item in value if item not in self.choices]
+            if strays:
+                return f"{expected}; {strays[0]!r} is not one"
+        return expected
 
     def bounds(self) -> str:
         """``≥ 0``, ``between 1 and 10``, ``> 0 and < 1``: the range in words ('' if none)."""
@@ -120,7 +130,7 @@ class Rule:
             if self.choices is not None and any(item not in self.choices for item in value):
                 return None
             return tuple(float(x) for x in value) if kind == "numbers" else tuple(value)
-        return value  # table: the section's `validate` checks it
+        return value  # table, tables: the section's `validate` checks them
 
     def _in_range(self, value: float) -> bool:
         return (
@@ -219,7 +229,7 @@ class Section:
                 continue  # an optional key left unset
             checked = rule.check(value, as_float=self.FLOAT_NUMBERS)
             if checked is None:
-                raise self.fail(f.name, rule.expected(), value, secret=rule.secret)
+                raise self.fail(f.name, rule.refusal(value), value, secret=rule.secret)
             object.__setattr__(self, f.name, checked)
         self.validate()
 
@@ -231,9 +241,47 @@ class Section:
         shown = "a secret value" if secret or is_secret_key(name) else repr(value)
         return SettingError(self.SECTION, name, f"{name} must be {expected}, got {shown}")
 
+    def check_order(self, low: str, high: str, *, strict: bool = False) -> None:
+        """The cross-key rule ``low ≤ high`` (``<`` when ``strict``); the error names ``high``:
+        ``rsi_max must be a number ≥ rsi_min (45), got 40.0``."""
+        lo, hi = getattr(self, low), getattr(self, high)
+        if hi < lo or (strict and hi == lo):
+            rule = self.rule(high)
+            words = "an integer" if rule is not None and rule.kind == "integer" else "a number"
+            raise self.fail(high, f"{words} {'>' if strict else '≥'} {low} ({lo:g})", hi)
+
+    @classmethod
+    def rule(cls, key: str) -> Rule | None:
+        """The declared rule of ``key`` (None for a field that is not a key)."""
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name == key:
+                return f.metadata.get(RULE)
+        return None
+
     @classmethod
     def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        """The declared keys, in declaration order (fields that are not keys left out)."""
+        return tuple(
+            f.name
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if RULE in f.metadata
+        )
+
+    @classmethod
+    def check_keys(
+        cls,
+        mapping: Mapping[str, Any],
+        origin: Origin | None = None,
+        known: Sequence[str] | None = None,
+    ) -> None:
+        """Refuse a key of ``mapping`` that is not one of ``known`` (default: `keys`)."""
+        known = cls.keys() if known is None else known
+        for key in mapping:
+            if key not in known:
+                error = SettingError(
+                    cls.SECTION, key, f"unknown key {key!r}; known keys: {', '.join(known)}"
+                )
+                raise error.located(origin)
 
     @classmethod
     def from_mapping(
@@ -249,13 +297,7 @@ class Section:
             On an unknown key (named, with the known keys) or an invalid value.
         """
         mapping = mapping or {}
-        known = cls.keys()
-        for key in mapping:
-            if key not in known:
-                error = SettingError(
-                    cls.SECTION, key, f"unknown key {key!r}; known keys: {', '.join(known)}"
-                )
-                raise error.located(origin)
+        cls.check_keys(mapping, origin)
         try:
             return cls(**mapping)
         except SettingError as exc:
@@ -419,9 +461,11 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     sections: Sequence[str] = SECTIONS,
+    keys: Mapping[str, Collection[str]] | None = None,
 ) -> Config:
     """Read the file, then apply ``SCANCTL_*`` variables, then ``overrides`` (from flags, keyed
-    ``section → key → value``; None values are ignored). ``sections`` are the known sections.
+    ``section → key → value``; None values are ignored). ``sections`` are the known sections,
+    ``keys`` the declared keys of each (to split ``SCANCTL_*`` names where sections nest).
 
     Raises
     ------
@@ -444,7 +488,7 @@ def load_config(
             origins.update({(name, key): f"config file {str(config_path)!r}" for key in values})
     elif explicit:
         raise ConfigError(f"config file {str(config_path)!r} does not exist")
-    for name, key, value, variable in _from_environ(environ, known):
+    for name, key, value, variable in _from_environ(environ, known, keys or {}):
         values_by_section.setdefault(name, {})[key] = value
         origins[(name, key)] = variable
     frozen = {name: MappingProxyType(dict(values)) for name, values in values_by_section.items()}
@@ -476,20 +520,31 @@ def _flatten(
 
 
 def _from_environ(
-    environ: Mapping[str, str], known: tuple[str, ...]
+    environ: Mapping[str, str],
+    known: tuple[str, ...],
+    keys: Mapping[str, Collection[str]],
 ) -> list[tuple[str, str, Any, str]]:
-    """``SCANCTL_ENGINES_V3_MIDTERM_TOP_N=5`` → (``engines.v3.midterm``, ``top_n``, 5, name)."""
+    """``SCANCTL_ENGINES_V3_MIDTERM_TOP_N=5`` → (``engines.v3.midterm``, ``top_n``, 5, name).
+
+    The longest section name that prefixes the variable wins, unless ``keys`` says that section
+    has no such key and a shorter one has (``SCANCTL_ENGINES_V3_PULLBACK_ENABLED`` is
+    ``[engines.v3] pullback_enabled``, not ``[engines.v3.pullback] enabled``).
+    """
     found = []
     by_length = sorted(known, key=len, reverse=True)
     for variable, text in sorted(environ.items()):
         if not variable.startswith(ENV_PREFIX) or variable in RESERVED_ENV:
             continue
         rest = variable[len(ENV_PREFIX) :].lower()
-        for section in by_length:
-            head = section.replace(".", "_") + "_"
-            if rest.startswith(head) and len(rest) > len(head):
-                found.append((section, rest[len(head) :], _parse_env_value(text), variable))
-                break
+        candidates = [
+            (section, rest[len(head) :])
+            for section in by_length
+            if rest.startswith(head := section.replace(".", "_") + "_") and len(rest) > len(head)
+        ]
+        declared = [(s, key) for s, key in candidates if key in keys.get(s, ())]
+        if candidates:
+            section, key = (declared or candidates)[0]
+            found.append((section, key, _parse_env_value(text), variable))
         else:
             raise ConfigError(
                 f"{variable}: no such configuration section; "
@@ -529,7 +584,3 @@ def toml_value(value: Any) -> str:
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
-
-
-# Kept for the sections not yet declared with `setting`: the old base of parameter classes.
-SectionParams = Section

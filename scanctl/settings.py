@@ -110,7 +110,19 @@ def read_sources(
 ) -> Config:
     """The file, the ``SCANCTL_*`` variables and the flags, with every layer's sections known
     (the engines' from the registry)."""
-    return load_config(path, environ, flags, (*SECTIONS, *registry.engine_sections()))
+    sections = (StoreSettings, UniverseParams, ScanOptions, MarketParams)
+    engines = [_with_subsections(spec.params_class) for spec in registry.engines().values()]
+    keys: dict[str, set[str]] = {}
+    for section in (*sections, *(cls for classes in engines for cls in classes)):
+        keys.setdefault(section.SECTION, set()).update(section.keys())
+    return load_config(path, environ, flags, (*SECTIONS, *registry.engine_sections()), keys)
+
+
+def _with_subsections(section: type) -> list[type]:
+    return [
+        section,
+        *(cls for sub in getattr(section, "SUBSECTIONS", ()) for cls in _with_subsections(sub)),
+    ]
 
 
 def load_settings(
@@ -162,10 +174,7 @@ def declared_keys() -> list[KeyDoc]:
 
 def _describe(section: type) -> list[KeyDoc]:
     """A section's keys, with those of its sub-sections (v3's midterm and pullback)."""
-    docs = list(section.describe()) if hasattr(section, "describe") else []
-    for sub in getattr(section, "SUBSECTIONS", ()):
-        docs.extend(_describe(sub))
-    return docs
+    return [doc for cls in _with_subsections(section) for doc in cls.describe()]
 
 
 def reference_markdown() -> str:
@@ -186,5 +195,3 @@ def _shown(value: Any) -> str:
     from scanctl.config import toml_value
 
     return "unset" if value is None else f"`{toml_value(value)}`".replace("|", "\\|")
-
-
