@@ -63,11 +63,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from scanctl.config import Origin, Section, SettingError, setting
+from scanctl.engines import scoring as sc_rules
 from scanctl.engines.base import (
     NOT_IN_TOP_K,
     NOT_IN_UNIVERSE,
@@ -91,11 +93,8 @@ __all__ = ["MidtermParams", "PullbackParams", "V3Params", "route", "run_v3"]
 VERSION = "v3"
 ROUTE_STATUS, ROUTE_REGIME, ROUTE_RISK = "ok", "neutral", "normal"  # §7.1
 # §4.1 base risk (informational for v3, §8.3): fixed at the v1/v2 defaults.
-RSI_OVERBOUGHT = 80.0
-VOL_SPIKE_MULT = 3.0
-MOMENTUM_DURATION_MIN = 3
-PRICE_EXHAUSTION_UP_DAYS = 4
-RISK_POINTS = {"rsi_overbought": 2, "vol_spike": 2, "momentum_weak": 1, "price_exhaustion": 1}
+# §4.1 risk for v3's records: vol_spike_threshold 3.0 and momentum_duration_min 3 (§9.3).
+_RISK_DEFAULTS = SimpleNamespace(vol_spike_threshold=3.0, momentum_duration_min=3)
 # §8.3 thresholds: the configured limits each sub-engine's checks use.
 THRESHOLD_KEYS = {
     midterm.NAME: (
@@ -361,16 +360,12 @@ def _trend(inp: EngineInput, index: int) -> dict[str, Any]:
 
 
 def _risk(inp: EngineInput, index: int) -> dict[str, Any]:
-    """§4.1 base risk on bar t (informational for v3): risk_score and risk_flags."""
-    ind, sc = inp.indicators, inp.scalars
-    risk_flags = {
-        "rsi_overbought": bool(ind.RSI_TEMA[-1, index] > RSI_OVERBOUGHT),
-        "vol_spike": bool(inp.window.volume[-1, index] > VOL_SPIKE_MULT * ind.VOL_MA5[-1, index]),
-        "momentum_weak": bool(sc.macd_duration[index] < MOMENTUM_DURATION_MIN),
-        "price_exhaustion": bool(sc.up_days5[index] >= PRICE_EXHAUSTION_UP_DAYS),
-    }
-    score = sum(RISK_POINTS[name] for name, on in risk_flags.items() if on)
-    return {"risk_score": score, "risk_flags": risk_flags}
+    """§4.1 base risk on bar t (informational for v3, at the §9.3 defaults): risk_score and
+    risk_flags, by the same rule v1 and v2 use."""
+    risk = sc_rules.risk_flags(
+        sc_rules.BarT.of(inp), inp.scalars.macd_duration, inp.scalars.up_days5, _RISK_DEFAULTS
+    )
+    return {"risk_score": int(risk.base_risk[index]), "risk_flags": risk.record(index)}
 
 
 def _reasons(inp: EngineInput, outcome: Outcome, gated: bool) -> tuple[np.ndarray, np.ndarray]:
