@@ -269,6 +269,26 @@ class KrxCalendar:
             )
         return info.close
 
+    def ready_at(self, session: date, margin_minutes: int = 0) -> datetime:
+        """When a session's results may be computed: its close plus ``margin_minutes``.
+
+        This is the one close-time rule: the scan's close guard, `data sync` and the freshness
+        checks all ask it.
+
+        Raises
+        ------
+        NotASession
+            ``session`` is not a session.
+        """
+        return self.session_close(session) + timedelta(minutes=margin_minutes)
+
+    def last_ready_session(self, now: datetime, margin_minutes: int = 0) -> date:
+        """The latest session whose close plus ``margin_minutes`` is not after ``now``."""
+        last = self.last_session_on_or_before(now.date())
+        if now < self.ready_at(last, margin_minutes):
+            last = self.previous_session(last)
+        return last
+
     def next_session(self, day: date) -> date:
         """The first session strictly after ``day``.
 

@@ -235,8 +235,8 @@ def _sessions(
         if not info.is_session:
             report.skipped.append((day.isoformat(), info.reason or "not a session"))
             continue
-        if day == now.date() and info.close is not None and not force:
-            ready = info.close + dt.timedelta(minutes=settings.close_margin_minutes)
+        if day == now.date() and not force:
+            ready = calendar.ready_at(day, settings.close_margin_minutes)
             if now < ready:
                 raise DataNotReady(
                     f"data sync {day}: the session closes at {info.close:%H:%M} KST; its bars "

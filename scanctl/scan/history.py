@@ -177,9 +177,7 @@ def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
 def data_freshness(db: sqlite_utils.Database, calendar: KrxCalendar) -> dict[str, Any]:
     """The last stored bar date against the latest session that has closed (Asia/Seoul)."""
     now = now_kst()
-    expected = calendar.last_session_on_or_before(now.date())
-    if expected == now.date() and now < calendar.session_close(expected):
-        expected = calendar.previous_session(expected)
+    expected = calendar.last_ready_session(now)
     last = db.execute("SELECT max(date) FROM bars").fetchone()[0]
     return {
         "last_date": last,
