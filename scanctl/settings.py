@@ -195,3 +195,23 @@ def _shown(value: Any) -> str:
     from scanctl.config import toml_value
 
     return "unset" if value is None else f"`{toml_value(value)}`".replace("|", "\\|")
+
+
+def write_reference(readme: Path) -> bool:
+    """Replace the configuration reference between the README's markers; True if it changed."""
+    start, end = (
+        "<!-- config-reference:start (scanctl config keys) -->",
+        "<!-- config-reference:end -->",
+    )
+    text = readme.read_text(encoding="utf-8")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n\n{reference_markdown()}\n{end}{tail}"
+    readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":  # `make docs`
+    import sys
+
+    write_reference(Path(sys.argv[1]))
