@@ -80,8 +80,13 @@ class ChannelConfig(TidySection):
     # config key → field, for the keys that are Python keywords
     FIELDS: ClassVar[Mapping[str, str]] = MappingProxyType({"from": "from_"})
 
-    name: str = ""
-    type: str = setting(None, "the sender of the channel", kind="text", choices=CHANNEL_TYPES)
+    name: str = ""  # the table's name, not a key
+    type: str = setting(
+        None,
+        "the channel type: it picks the sender and its keys",
+        kind="text",
+        choices=CHANNEL_TYPES,
+    )
     daily: bool = setting(True, "receives the daily message")
     alerts: bool = setting(
         None,

@@ -10,9 +10,13 @@ from scanctl.config import MASK, Config, is_secret_key, load_config, mask_value
 from scanctl.errors import ConfigError
 from scanctl.notify.config import (
     ChannelConfig,
+    HealthcheckSettings,
+    NotifySettings,
+    describe,
     load_healthcheck_settings,
     load_notify_settings,
 )
+from tests.declared import bounded, check_declarations
 
 CONFIG_TOML = """
 [notify]
@@ -207,7 +211,7 @@ def test_template_file_next_to_config(tmp_path):
                     }
                 }
             },
-            r"\[notify\.channels\.k\] to must be a phone number of 8 to 15 digits .*, got 'call me'",
+            r"\[notify\.channels\.k\] to must be a phone number of 8 to 15 digits.*'call me'",
         ),
     ],
 )
@@ -257,3 +261,31 @@ def test_channel_receives():
     channel = ChannelConfig(name="a", type="slack", daily=False, alerts=True)
     assert not channel.receives("daily")
     assert channel.receives("failure") and channel.receives("test")
+
+
+# ---- declared keys --------------------------------------------------------------------------
+
+SECTIONS = {"notify": NotifySettings, "healthcheck": HealthcheckSettings}
+LOADERS = {"notify": load_notify_settings, "healthcheck": load_healthcheck_settings}
+
+
+def test_every_key_is_described_with_a_default_its_rule_accepts():
+    for section_class in SECTIONS.values():
+        check_declarations(section_class)
+    keys = {(doc.section, doc.key) for doc in describe()}
+    assert ("notify", "top_n") in keys and ("healthcheck", "ping_url") in keys
+    assert ("notify", "channels") not in keys and ("notify", "template_text") not in keys
+    assert load_notify_settings(Config()) == NotifySettings()
+    assert load_healthcheck_settings(Config()) == HealthcheckSettings()
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [(section, key, value) for section, cls in SECTIONS.items() for key, value in bounded(cls)],
+)
+def test_an_out_of_range_value_names_the_key_and_its_source(section, key, value):
+    with pytest.raises(ConfigError, match=rf"^\[{section}\] {key} must be .*, got {value!r}$"):
+        LOADERS[section](Config(sections={section: {key: value}}))
+    variable = f"SCANCTL_{section.upper()}_{key.upper()}"
+    with pytest.raises(ConfigError, match=rf"got {value!r} \(from {variable}\)$"):
+        LOADERS[section](load_config(None, environ={variable: repr(value)}))
