@@ -169,7 +169,8 @@ def setting(
         choices=tuple(choices) if choices is not None else None,
         secret=secret,
     )
-    return field(default=default, metadata={RULE: rule})
+    # A secret stays out of the dataclass repr, so that it never reaches a log line or traceback.
+    return field(default=default, repr=not secret, metadata={RULE: rule})
 
 
 def _kind_of(default: Any) -> str:
@@ -190,7 +191,11 @@ def _kind_of(default: Any) -> str:
 
 @dataclass(frozen=True)
 class KeyDoc:
-    """One declared key as the reference shows it."""
+    """One declared key as the reference shows it.
+
+    ``when`` names the condition under which the key applies, for tables whose keys depend on
+    another key (``type = "telegram"`` for a notification channel); '' when it always does.
+    """
 
     section: str
     key: str
@@ -199,6 +204,7 @@ class KeyDoc:
     accepts: str
     doc: str
     secret: bool
+    when: str = ""
 
     @property
     def env(self) -> str:

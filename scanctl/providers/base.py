@@ -10,9 +10,10 @@ Adding a provider (e.g. ``kis``)
 1. Write ``scanctl/providers/kis.py`` with a class implementing `Provider` (subclass
    `ProviderBase` to get `fetch_days`, `close` and the context manager for free) and a module
    constant ``SPEC = ProviderSpec(...)``: its HTTP defaults (``base_url``, ``rate_per_s``, …),
-   the extra keys it accepts under ``[data.kis]`` (credentials, account, …), which of them are
-   required, and ``build(config, client) -> Provider``.
-2. Add one line to `PROVIDERS` below: ``"kis": "scanctl.providers.kis:SPEC"``.
+   the extra keys it accepts under ``[data.kis]`` (credentials, account, …) declared as a
+   `settings.ProviderOptions` subclass, which of them are required, and
+   ``build(config, client) -> Provider``.
+2. Add one line to `settings.PROVIDERS`: ``"kis": "scanctl.providers.kis:SPEC"``.
 3. Inside the provider call ``client.get``/``client.request`` with ``expect="json"`` (or
    ``"xml"``) so block pages are recognised; raise `PayloadError` for any reply that does not
    parse, `Throttled` from a ``check`` callback for a source-specific "too many requests" reply
@@ -42,10 +43,10 @@ import datetime as dt
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from scanctl.errors import ConfigError, DataNotReady
+from scanctl.providers.settings import DEFAULT_PROVIDER, PROVIDERS, ProviderOptions
 from scanctl.store.bars import BarRow, IndexBarRow, TickerRow
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from scanctl.providers.settings import ProviderConfig
 
 __all__ = [
+    "DEFAULT_PROVIDER",
     "PROVIDERS",
     "BarRow",
     "DayBars",
@@ -81,17 +83,6 @@ INDEX_CODES = ("KOSPI", "KOSDAQ")
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called on the calling thread as units of work complete."""
-
-# name → "module:attribute" of its ProviderSpec; imported only when that provider is chosen.
-PROVIDERS: Mapping[str, str] = MappingProxyType(
-    {
-        "naver": "scanctl.providers.naver:SPEC",
-        "kis": "scanctl.providers.kis:SPEC",
-        "kiwoom": "scanctl.providers.kiwoom:SPEC",
-        "krx-openapi": "scanctl.providers.krx_openapi:SPEC",
-    }
-)
-DEFAULT_PROVIDER = "naver"
 
 
 class SourceError(DataNotReady):
@@ -263,8 +254,10 @@ class ProviderSpec:
     http_defaults
         Defaults for the common HTTP keys of `settings.HttpSettings` (``base_url`` at least).
     options
-        Provider-specific keys accepted under ``[data.<name>]`` besides the HTTP keys, with
-        their defaults (None = no default). Keys that look secret are scrubbed from logs.
+        The `settings.ProviderOptions` subclass declaring the keys accepted under
+        ``[data.<name>]`` besides the HTTP keys (hosts, credentials), each with its default
+        (None = none) and description; secret ones are scrubbed from logs. A plain mapping of
+        defaults is accepted too, as undocumented keys.
     required
         Options that must be set (credentials); missing ones are a `ConfigError` naming the
         TOML key and the environment variable.
@@ -273,7 +266,7 @@ class ProviderSpec:
     name: str
     build: Callable[[ProviderConfig, HttpClient], Provider]
     http_defaults: Mapping[str, Any]
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: type[ProviderOptions] | Mapping[str, Any] = ProviderOptions
     required: frozenset[str] = frozenset()
 
 
