@@ -31,7 +31,7 @@ from scanctl.notify.config import (
     load_healthcheck_settings,
     load_notify_settings,
 )
-from scanctl.providers.settings import DataSettings, parse_data_settings
+from scanctl.providers.settings import DataConfig
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,11 @@ class Settings:
     store: StoreSettings
     scan: ScanOptions
     run: RunParams
-    data: DataSettings
+    data: DataConfig
     notify: NotifySettings
     healthcheck: HealthcheckSettings
-    # The raw sources, for the provider tables that are checked when a provider is built.
+    # What the file and the variables said (`config show` lists the provider and channel
+    # tables as given, masked).
     sources: Config
 
     @property
@@ -75,7 +76,7 @@ class Settings:
         for name, params in self.run.engines.items():
             sections.update(_engine_sections(registry.get(name), params.to_record()))
         given = self.sources.masked()
-        sections["data"] = {**_record(self.data), **given.get("data", {})}
+        sections["data"] = {**_record(self.data.settings), **given.get("data", {})}
         for name in ("notify", "healthcheck"):
             if name in given:
                 sections[name] = given[name]
@@ -147,7 +148,7 @@ def settings_from(config: Config) -> Settings:
         store=StoreSettings.from_config(config),
         scan=ScanOptions.from_mapping(config.section("scan"), config.origin("scan")),
         run=RunParams.from_config(config),
-        data=parse_data_settings(config),
+        data=DataConfig.from_config(config),
         notify=load_notify_settings(config),
         healthcheck=load_healthcheck_settings(config),
         sources=config,
@@ -180,11 +181,12 @@ def _describe(section: type) -> list[KeyDoc]:
 def reference_markdown() -> str:
     """The configuration reference as Markdown tables, one per section (README, `config keys`)."""
     lines: list[str] = []
-    current = None
+    current: tuple[str, str] | None = None
     for doc in declared_keys():
-        if doc.section != current:
-            current = doc.section
-            lines += ["", f"`[{current}]`", "", "| key | default | accepts | meaning |"]
+        if (doc.section, doc.when) != current:
+            current = (doc.section, doc.when)
+            title = f"`[{doc.section}]`" + (f" with `{doc.when}`" if doc.when else "")
+            lines += ["", title, "", "| key | default | accepts | meaning |"]
             lines.append("|---|---|---|---|")
         default = "(secret)" if doc.secret and doc.default else _shown(doc.default)
         lines.append(f"| `{doc.key}` | {default} | {doc.accepts} | {doc.doc} |")

@@ -67,7 +67,8 @@ def sync(
 
     context = app_context(ctx)
     db = context.db()
-    name = source or context.settings.data.provider
+    settings = context.settings
+    name = source or settings.data.settings.provider
     if reset_breaker:
         message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
     dates = resolve_dates(
@@ -77,7 +78,13 @@ def sync(
     )
     with progress_bar(f"sync {name}", enabled=not as_json) as progress:
         report = run_sync(
-            db, context.settings.sources, dates, source=name, progress=progress, force=force
+            db,
+            settings.data,
+            dates,
+            source=name,
+            progress=progress,
+            force=force,
+            close_margin_minutes=settings.scan.close_margin_minutes,
         )
     if as_json:
         print_json(report.to_record())

@@ -187,7 +187,7 @@ def load_notify_settings(config: Config) -> NotifySettings:
         listed = ", ".join((*known, "channels.<name>"))
         error = SettingError("notify", unknown, f"unknown key {unknown!r}; known keys: {listed}")
         raise error.located(origin)
-    settings = NotifySettings.from_mapping({**section, "channels": channels}, origin)
+    settings = dataclasses.replace(NotifySettings.from_mapping(section, origin), channels=channels)
     if settings.template == "default":
         return settings
     try:

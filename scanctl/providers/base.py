@@ -52,9 +52,8 @@ from scanctl.store.bars import BarRow, IndexBarRow, TickerRow
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from scanctl.config import Config
     from scanctl.providers.http import HttpClient
-    from scanctl.providers.settings import ProviderConfig
+    from scanctl.providers.settings import DataConfig, ProviderConfig
 
 __all__ = [
     "DEFAULT_PROVIDER",
@@ -286,7 +285,7 @@ def provider_spec(name: str) -> ProviderSpec:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def make_provider(name: str | None, config: Config, db: sqlite_utils.Database) -> Provider:
+def make_provider(name: str | None, data: DataConfig, db: sqlite_utils.Database) -> Provider:
     """Build the provider ``name`` (None: ``[data] provider``, default ``naver``).
 
     The provider gets its own `HttpClient` whose circuit breaker is read from (and recorded in)
@@ -299,12 +298,9 @@ def make_provider(name: str | None, config: Config, db: sqlite_utils.Database) -
     """
     from scanctl.providers.breaker import Breaker
     from scanctl.providers.http import HttpClient
-    from scanctl.providers.settings import parse_data_settings, provider_config
-
-    settings = parse_data_settings(config)
-    spec = provider_spec(name or settings.provider)
-    provider_settings = provider_config(config, spec)
-    breaker = Breaker.load(db, spec.name, hours=settings.breaker_hours)
+    spec = provider_spec(name or data.settings.provider)
+    provider_settings = data.provider(spec)
+    breaker = Breaker.load(db, spec.name, hours=data.settings.breaker_hours)
     client = HttpClient(
         spec.name, provider_settings.http, breaker, secrets=provider_settings.secret_values()
     )

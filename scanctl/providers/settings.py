@@ -105,10 +105,6 @@ class DataSettings(Section):
     breaker_hours: float = setting(
         24.0, "hours a block (HTTP 403 or a block page) keeps a source shut", ge=0
     )
-    # The same fact as [scan] close_margin_minutes; kept here until the two are unified.
-    close_margin_minutes: int = setting(
-        10, "today's bars are taken only from the close plus this many minutes", ge=0, le=240
-    )
 
 
 @dataclass(frozen=True)
@@ -202,6 +198,31 @@ class ProviderConfig:
             for key, value in self.options.items()
             if (key in self.secret_keys or is_secret_key(key)) and value not in (None, "")
         )
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What the data layer receives: the validated ``[data]`` keys, and each provider's table,
+    validated (credentials included) when that provider is built: a provider module is
+    imported only when it is used."""
+
+    settings: DataSettings
+    _sources: Config = field(repr=False)
+
+    @classmethod
+    def from_config(cls, config: Config) -> DataConfig:
+        """``[data]`` of ``config``, validated now; the provider tables on first use.
+
+        Raises
+        ------
+        ConfigError
+            A bad ``[data]`` key or value.
+        """
+        return cls(parse_data_settings(config), config)
+
+    def provider(self, spec: ProviderSpec) -> ProviderConfig:
+        """The effective ``[data.<name>]`` of ``spec``'s provider (see `provider_config`)."""
+        return provider_config(self._sources, spec)
 
 
 def parse_data_settings(config: Config) -> DataSettings:

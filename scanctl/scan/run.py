@@ -200,7 +200,13 @@ def _run_locked(
             progress("sync")
             from scanctl.providers.sync import sync_for_scan
 
-            sync_for_scan(db, settings.sources, day, force=request.force)
+            sync_for_scan(
+                db,
+                settings.data,
+                day,
+                force=request.force,
+                close_margin_minutes=settings.scan.close_margin_minutes,
+            )
         gates.check_data(db, day, options.data_gate_threshold)
     except DataNotReady as exc:
         _record_not_run(db, day, versions, request, "failed", str(exc))

@@ -13,6 +13,7 @@ from scanctl.errors import ConfigError
 from scanctl.providers.base import PROVIDERS, ProviderSpec, make_provider, provider_spec
 from scanctl.providers.naver import NaverProvider
 from scanctl.providers.settings import (
+    DataConfig,
     DataSettings,
     HttpSettings,
     declared_options,
@@ -111,12 +112,12 @@ def test_bad_data_keys(tmp_path, text, message):
 def test_unknown_source_lists_known_ones(tmp_path, db):
     known = r"known: kis, kiwoom, krx-openapi, naver"
     with pytest.raises(ConfigError, match=rf"unknown provider 'kiwoomx'; {known}"):
-        make_provider("kiwoomx", config_from(tmp_path, ""), db)
+        make_provider("kiwoomx", DataConfig.from_config(config_from(tmp_path, "")), db)
 
 
 def test_make_provider_builds_naver_from_config(tmp_path, db):
     text = '[data.naver]\nbase_url = "http://127.0.0.1:9"\nlisting_url = "http://127.0.0.1:8"\n'
-    provider = make_provider(None, config_from(tmp_path, text), db)
+    provider = make_provider(None, DataConfig.from_config(config_from(tmp_path, text)), db)
     try:
         assert isinstance(provider, NaverProvider) and provider.name == "naver"
         assert provider.chart_url == "http://127.0.0.1:9/sise.nhn"
