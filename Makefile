@@ -8,7 +8,7 @@ DEMO_CONFIG := demo/config.toml
 SCANCTL := $(BIN)/scanctl --db $(DEMO_DB) --config $(DEMO_CONFIG)
 LAST_DATE = $(SCANCTL) data status --json | $(BIN)/python -c 'import json,sys; print(json.load(sys.stdin)["last_date"])'
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check scanctl tests
 	$(BIN)/ruff format --check scanctl tests
+
+# Regenerate the README's configuration reference from the declared keys.
+docs: $(STAMP)
+	$(BIN)/python -m scanctl.settings README.md
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

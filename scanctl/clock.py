@@ -74,3 +74,17 @@ def stored_date(text: str) -> dt.date:
 def stored_datetime(text: str) -> dt.datetime:
     """A timestamp read back from the store (ISO 8601 with its offset)."""
     return dt.datetime.fromisoformat(text)
+
+
+def check_range(start: dt.date | None, end: dt.date | None, end_option: str = "--to") -> None:
+    """The one ``--from``/``--to`` rule: the first date may not come after the last.
+
+    Raises
+    ------
+    BadInput
+        Naming both options and values.
+    """
+    if start is not None and end is not None and start > end:
+        raise BadInput(
+            f"--from {start.isoformat()} is after {end_option} {end.isoformat()}; swap them"
+        )

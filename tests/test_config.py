@@ -1,7 +1,8 @@
 import pytest
 
-from scanctl.config import MASK, load_config, render_toml
+from scanctl.config import MASK, render_toml
 from scanctl.errors import ConfigError
+from scanctl.settings import read_sources as load_config
 
 TOML = """
 [scan]
@@ -24,7 +25,7 @@ def test_file_env_and_overrides(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text(TOML)
     env = {"SCANCTL_SCAN_KOSDAQ_LIMIT": "0", "SCANCTL_ENGINES_V1_RSI_THRESHOLD": "60.5"}
-    config = load_config(path, environ=env, overrides={"scan": {"kospi_limit": 10}})
+    config = load_config(path, environ=env, flags={"scan": {"kospi_limit": 10}})
     assert config.get("scan", "kospi_limit") == 10
     assert config.get("scan", "kosdaq_limit") == 0
     assert config.get("engines.v1", "rsi_threshold") == 60.5

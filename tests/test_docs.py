@@ -35,3 +35,29 @@ def test_every_command_has_help_and_is_in_the_readme():
             len(path) > 1 and f"`{group} " in README and path[-1] in README
         )
         assert listed, f"{name} is missing from the README command table"
+
+
+REFERENCE_START = "<!-- config-reference:start (scanctl config keys) -->"
+REFERENCE_END = "<!-- config-reference:end -->"
+
+
+def test_the_readme_configuration_reference_is_the_declaration():
+    """The README's key tables are `scanctl config keys`, generated from the declarations:
+    regenerate them with `make docs` when a key changes."""
+    from scanctl.settings import reference_markdown
+
+    start = README.index(REFERENCE_START) + len(REFERENCE_START)
+    end = README.index(REFERENCE_END)
+    assert README[start:end].strip() == reference_markdown().strip()
+
+
+def test_the_readme_architecture_lists_every_package():
+    """The README's Architecture tree names each top-level package and module of scanctl/."""
+    root = Path(__file__).resolve().parents[1] / "scanctl"
+    section = README[README.index("## Architecture") :]
+    section = section[: section.index("\n## ", 4)]
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(("_", ".")) or path.suffix not in ("", ".py"):
+            continue
+        name = f"{path.name}/" if path.is_dir() else path.name
+        assert name in section, f"{name} is missing from the README's Architecture section"

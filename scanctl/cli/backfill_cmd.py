@@ -22,18 +22,23 @@ def backfill(
 
     Example: scanctl backfill --from 2025-09-01 --to 2025-11-28 --version all
     """
-    from scanctl.clock import parse_date
+    from scanctl.clock import check_range, parse_date
+    from scanctl.engines.selection import versions_for
     from scanctl.scan.backfill import run_backfill
     from scanctl.scan.lock import lock_path_for
 
     context = app_context(ctx)
+    first, last = parse_date(start, "from"), parse_date(end, "to")
+    check_range(first, last)
+    settings = context.settings
+    db = context.db()
     args = (
-        context.db(),
+        db,
         lock_path_for(context.resolved_db_path()),
-        context.config,
-        parse_date(start, "from"),
-        parse_date(end, "to"),
-        version,
+        settings,
+        first,
+        last,
+        versions_for(db, version),
     )
     if stdout_is_tty() and not as_json:
         from rich.progress import Progress

@@ -18,14 +18,31 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     Example: SCANCTL_SCAN_KOSPI_LIMIT=50 scanctl config show
     """
     from scanctl.config import render_toml
-    from scanctl.scan.effective import effective_sections
 
-    context = app_context(ctx)
-    config = context.config
-    masked = effective_sections(config)
+    settings = app_context(ctx).settings
+    masked = settings.masked()
     if as_json:
-        print_json({"path": str(config.path) if config.path else None, "sections": masked})
+        print_json({"path": str(settings.path) if settings.path else None, "sections": masked})
         return
-    source = str(config.path) if config.path else "no config file (defaults)"
+    source = str(settings.path) if settings.path else "no config file (defaults)"
     print(f"# {source}")
     print(render_toml(masked), end="")
+
+
+@app.command("keys")
+def keys(as_json: JsonOpt = False) -> None:
+    """Every configuration key: section, default, accepted values and meaning.
+
+    Example: scanctl config keys --json | jq '.[] | select(.section == "scan")'
+    """
+    from scanctl.settings import declared_keys, reference_markdown
+
+    if as_json:
+        print_json(
+            [
+                {**vars(doc), "env": doc.env, "default": None if doc.secret else doc.default}
+                for doc in declared_keys()
+            ]
+        )
+        return
+    print(reference_markdown(), end="")

@@ -1,4 +1,4 @@
-"""What the root callback resolves once and every command receives: paths, config, output mode."""
+"""What the root callback resolves once and every command receives: paths, settings, output mode."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from scanctl.config import Config
+    from scanctl.settings import Settings
 
 
 @dataclass
@@ -23,31 +24,53 @@ class AppContext:
     log_json: bool = False
     verbose: int = 0
     quiet: bool = False
-    _config: Config | None = field(default=None, repr=False)
+    _sources: Config | None = field(default=None, repr=False)
+    _settings: Settings | None = field(default=None, repr=False)
     _db: Any = field(default=None, repr=False)
 
     @property
-    def config(self) -> Config:
-        if self._config is None:
-            from scanctl.config import load_config
+    def sources(self) -> Config:
+        """What the file and the ``SCANCTL_*`` variables say, unvalidated (doctor, db path)."""
+        if self._sources is None:
+            from scanctl.settings import read_sources
 
-            self._config = load_config(self.config_path)
-        return self._config
+            self._sources = read_sources(self.config_path)
+        return self._sources
+
+    @property
+    def settings(self) -> Settings:
+        """Every section validated (exit 2 naming the key and its source on a bad value)."""
+        if self._settings is None:
+            self._settings = self.settings_with({})
+        return self._settings
+
+    def settings_with(self, flags: dict[str, dict[str, Any]]) -> Settings:
+        """The settings with a command's flags applied (``{"scan": {"kospi_limit": 50}}``)."""
+        from scanctl.settings import settings_from
+
+        return settings_from(self.sources.with_flags(flags))
 
     def resolved_db_path(self) -> Path:
         """The store's path: ``--db``, else SCANCTL_DB, else ``[store] db``, else XDG default."""
         from scanctl.store.db import default_db_path
 
-        path = self.db_path or self.config.get("store", "db")
+        path = self._explicit_db_path()
         return Path(path) if path else default_db_path()
+
+    def _explicit_db_path(self) -> Path | str | None:
+        """``--db`` / SCANCTL_DB, else ``[store] db`` (the config is read only when needed)."""
+        if self.db_path:
+            return self.db_path
+        from scanctl.settings import StoreSettings
+
+        return StoreSettings.from_config(self.sources).db
 
     def db(self, *, create: bool = True) -> sqlite_utils.Database:
         """The store, opened (and migrated) on first use."""
         if self._db is None:
             from scanctl.store.db import open_db
 
-            explicit = self.db_path or self.config.get("store", "db")
-            self._db = open_db(explicit, create=create)
+            self._db = open_db(self._explicit_db_path(), create=create)
         return self._db
 
     def close(self) -> None:

@@ -63,12 +63,12 @@ def sync(
     from scanctl.clock import parse_date
     from scanctl.market.calendar import KrxCalendar
     from scanctl.providers.breaker import reset_breaker as reset
-    from scanctl.providers.settings import parse_data_settings
     from scanctl.providers.sync import resolve_dates, run_sync
 
     context = app_context(ctx)
     db = context.db()
-    name = source or parse_data_settings(context.config).provider
+    settings = context.settings
+    name = source or settings.data.settings.provider
     if reset_breaker:
         message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
     dates = resolve_dates(
@@ -77,7 +77,15 @@ def sync(
         parse_date(start, "from") if start else None,
     )
     with progress_bar(f"sync {name}", enabled=not as_json) as progress:
-        report = run_sync(db, context.config, dates, source=name, progress=progress, force=force)
+        report = run_sync(
+            db,
+            settings.data,
+            dates,
+            source=name,
+            progress=progress,
+            force=force,
+            close_margin_minutes=settings.scan.close_margin_minutes,
+        )
     if as_json:
         print_json(report.to_record())
         return

@@ -17,7 +17,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from scanctl.scan.doctor import run_checks
 
     context = app_context(ctx)
-    checks = run_checks(context.resolved_db_path(), lambda: (context.config, "valid"))
+    checks = run_checks(context.resolved_db_path(), lambda: (context.sources, "valid"))
     if as_json:
         print_json([check.to_json() for check in checks])
     else:

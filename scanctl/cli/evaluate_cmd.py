@@ -65,12 +65,10 @@ def evaluate(
     Example: scanctl evaluate --version v3 --from 2025-01-02 --horizon 10 --plot eval.png
     """
     from scanctl.clock import parse_date
+    from scanctl.engines.registry import filter_versions
     from scanctl.scan.evaluate import evaluate_picks
-    from scanctl.store.settings import parse_versions
 
-    versions = None
-    if version and version.strip().lower() != "all":
-        versions = parse_versions(version)
+    versions = filter_versions(version)
     first = parse_date(start, "from") if start else None
     last = parse_date(end, "to") if end else None
     evaluation = evaluate_picks(app_context(ctx).db(), versions, first, last, horizon)

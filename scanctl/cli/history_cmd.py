@@ -12,11 +12,9 @@ from scanctl.cli.output import message, print_csv, print_json, print_pairs, prin
 
 
 def _versions(value: str | None) -> tuple[str, ...] | None:
-    from scanctl.store.settings import parse_versions
+    from scanctl.engines.registry import filter_versions
 
-    if not value or value.strip().lower() == "all":
-        return None
-    return parse_versions(value)
+    return filter_versions(value)
 
 
 def show(

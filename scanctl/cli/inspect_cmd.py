@@ -23,18 +23,15 @@ def inspect(
     Example: scanctl inspect 005930 --date 2025-11-28 --version v2,v3
     """
     from scanctl.clock import parse_date
+    from scanctl.engines import registry
+    from scanctl.engines.selection import versions_for
     from scanctl.scan.inspect import inspect_ticker
-    from scanctl.store.settings import ENGINE_VERSIONS, get_setting, parse_versions
 
     context = app_context(ctx)
     db = context.db(create=False)
     day = parse_date(date, "date") if date else None
-    versions = ENGINE_VERSIONS
-    if version:
-        versions = parse_versions(version, allow_all=True)
-        if versions == ("all",):
-            versions = parse_versions(get_setting(db, "scan_all_versions"))
-    record = inspect_ticker(db, context.config, code, day, versions).record
+    versions = registry.names() if version is None else versions_for(db, version)
+    record = inspect_ticker(db, context.settings.run, code, day, versions).record
     if as_json:
         print_json(record)
         return

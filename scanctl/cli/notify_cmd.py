@@ -38,11 +38,10 @@ def test(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: scanctl notify test
     """
-    from scanctl.notify.config import load_notify_settings
     from scanctl.notify.service import test_all_channels
 
     context = app_context(ctx)
-    settings = load_notify_settings(context.config)
+    settings = context.settings.notify
     _report(test_all_channels(context.db(), settings), as_json)
 
 
@@ -53,12 +52,11 @@ def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) ->
     Example: scanctl notify retry --date 2025-11-28
     """
     from scanctl.clock import parse_date
-    from scanctl.notify.config import load_notify_settings
     from scanctl.notify.service import retry_outbox
     from scanctl.scan.lock import lock_path_for, run_lock
 
     context = app_context(ctx)
-    settings = load_notify_settings(context.config)
+    settings = context.settings.notify
     day = parse_date(date, "date") if date else None
     with run_lock(lock_path_for(context.resolved_db_path())):
         _report(retry_outbox(context.db(), settings, day), as_json)

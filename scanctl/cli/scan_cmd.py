@@ -17,10 +17,10 @@ def scan(
     version: VersionOpt = None,
     date: DateOpt = None,
     kospi_limit: Annotated[
-        int | None, typer.Option("--kospi-limit", min=0, help="Top-N KOSPI by value (0 = all).")
+        int | None, typer.Option("--kospi-limit", help="Top-N KOSPI by value (0 = all).")
     ] = None,
     kosdaq_limit: Annotated[
-        int | None, typer.Option("--kosdaq-limit", min=0, help="Top-N KOSDAQ by value (0 = all).")
+        int | None, typer.Option("--kosdaq-limit", help="Top-N KOSDAQ by value (0 = all).")
     ] = None,
     sync: Annotated[bool, typer.Option("--sync", help="Fetch the date's bars first.")] = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="Compute and print only.")] = False,
@@ -38,15 +38,20 @@ def scan(
     Example: scanctl scan --version all
     """
     from scanctl.clock import parse_date
+    from scanctl.engines.selection import versions_for
     from scanctl.scan.lock import lock_path_for
     from scanctl.scan.run import ScanRequest, run_scan
 
     context = app_context(ctx)
+    # Everything the user typed is resolved before the lock, the healthcheck ping or a write.
+    settings = context.settings_with(
+        {"scan": {"kospi_limit": kospi_limit, "kosdaq_limit": kosdaq_limit}}
+    )
+    day = parse_date(date, "date") if date else None
+    db = context.db()
     request = ScanRequest(
-        date=parse_date(date, "date") if date else None,
-        versions=version,
-        kospi_limit=kospi_limit,
-        kosdaq_limit=kosdaq_limit,
+        versions=versions_for(db, version),
+        date=day,
         sync=sync,
         save=not no_save,
         notify=not (no_notify or no_save),
@@ -54,7 +59,6 @@ def scan(
         force=force,
         trigger="manual" if sys.stdin.isatty() else "cron",
     )
-    db = context.db()
     lock = lock_path_for(context.resolved_db_path())
     if stdout_is_tty() and not as_json:
         from rich.console import Console
@@ -62,10 +66,10 @@ def scan(
         status = Console(stderr=True).status("scanning …")
         with status:
             outcome = run_scan(
-                db, lock, context.config, request, lambda step: status.update(f"scan: {step} …")
+                db, lock, settings, request, lambda step: status.update(f"scan: {step} …")
             )
     else:
-        outcome = run_scan(db, lock, context.config, request)
+        outcome = run_scan(db, lock, settings, request)
     if as_json:
         print_json(outcome.to_json())
     else:

@@ -19,7 +19,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: scanctl settings list
     """
-    from scanctl.store.settings import list_settings
+    from scanctl.engines.selection import list_settings
 
     rows = list_settings(app_context(ctx).db())
     if as_json:
@@ -37,7 +37,7 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting key
 
     Example: scanctl settings get active_engine
     """
-    from scanctl.store.settings import get_setting
+    from scanctl.engines.selection import get_setting
 
     print(get_setting(app_context(ctx).db(), key))
 
@@ -52,7 +52,7 @@ def set_(
 
     Example: scanctl settings set active_engine v2
     """
-    from scanctl.store.settings import set_setting
+    from scanctl.engines.selection import set_setting
 
     stored = set_setting(app_context(ctx).db(), key, value)
     message(f"{key} = {stored}")

@@ -4,8 +4,8 @@ Over 400 lines because it is the one home of everything v1 and v2 compute the sa
 each engine module holds only its own pipeline: §4.1 base risk (`risk_flags`), §4.2 sub-scores,
 §4.3 classifier (`trading_strategy`, both columns), §4.4 guidance, §4.5 label and divergence
 bonus, the name filter, the checks and score components that §5.2/§5.3 and §6.3/§6.5 define
-with the same formulas, the §8.1–8.3 records (`Records`) and the parameter validation of
-`[engines.v1]` / `[engines.v2]` (`SharedParams`).
+with the same formulas, the §8.1–8.3 records (`Records`), the score `Weights` and the rules
+between keys of `[engines.v1]` / `[engines.v2]` (`SharedParams`).
 
 Every function works on ``(N,)`` arrays of values on bar t (`BarT`) and is vectorised over
 tickers. An undefined (NaN) input makes every comparison false (§0.5), literally: a check
@@ -27,16 +27,14 @@ Resolved ambiguities:
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from scanctl.config import SectionParams
+from scanctl.config import Section, SettingError, setting
 from scanctl.engines.base import Check, EngineInput, plain
-from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
 
 SWING, POSITION, LONGTERM, WATCH = "스윙", "포지션", "장기", "관찰"  # §4.3 strategies
@@ -457,112 +455,50 @@ class Records:
 
 
 @dataclass(frozen=True)
-class Weights:
-    """Score weights of v1 and v2 (§9.3 ``weights``, §5.3; v2 "as v1")."""
+class Weights(Section):
+    """Score weights of v1 and v2 (§9.3 ``weights``, §5.3; v2 "as v1"), each a number ≥ 0.
 
-    cross: float = 3
-    volume: float = 2
-    macd: float = 1
-    rsi: float = 1
-    tema_slope: float = 2
-    obv_slope: float = 2
-    above_cnt5: float = 2
-    dema_slope: float = 2
+    The ``weights`` table of `[engines.v1]` and `[engines.v2]`: a partial table is merged over
+    these defaults (`SharedParams.validate`).
+    """
 
+    SECTION: ClassVar[str] = "weights"
 
-# Keys both `[engines.v1]` and `[engines.v2]` have, with their rule (range checks).
-_NUMBERS_GE0 = (
-    *("min_turnover_krw", "min_price", "rsi_ceiling_offset", "overheat_vol_mult", "gap_min"),
-    *("gap_max", "ext_from_tema20_max", "atr_pct_min", "atr_pct_max", "vol_spike_threshold"),
-    *("vol_ma5_mult", "vol_ma20_mult", "divergence_bonus"),
-)
-_RSI_LEVELS = ("rsi_threshold", "rsi_upper_limit", "overheat_rsi_tema")
-_COUNTS = ("momentum_duration_min", "risk_score_threshold", "min_signals")
-
-
-class SharedParams(SectionParams):
-    """Validation, TOML loading and recording shared by `V1Params` and `V2Params`."""
-
-    def to_record(self) -> dict[str, Any]:
-        """The values as plain JSON (§8.6 ``params``)."""
-        out = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if hasattr(value, "to_record"):
-                value = value.to_record()
-            elif dataclasses.is_dataclass(value):
-                value = dataclasses.asdict(value)  # type: ignore[arg-type]
-            elif isinstance(value, tuple):
-                value = [v.to_record() if hasattr(v, "to_record") else v for v in value]
-            out[f.name] = value
-        return out
-
-    def check_shared(self) -> None:
-        """Validate the keys v1 and v2 share (ranges: the engines' module docstrings)."""
-        self.check_int("lookback", 21)
-        for name in _NUMBERS_GE0:
-            self.check_number(name, 0)
-        for name in _RSI_LEVELS:
-            self.check_number(name, 0, 100)
-        self.check_number("macd_osc_min")
-        low, high = self.atr_pct_min, self.atr_pct_max  # type: ignore[attr-defined]
-        if low > high:
-            raise self.fail("atr_pct_max", f"a number ≥ atr_pct_min ({low})", high)
-        for name in _COUNTS:
-            self.check_int(name)
-        self.check_int("top_k", 1)
-        self.check_flag("use_atr_filter")
-        for name in ("inverse_keywords", "bond_keywords"):
-            value = getattr(self, name)
-            if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-                raise self.fail(name, "a list of non-empty strings", value)
-            if not all(isinstance(k, str) and k for k in value):
-                raise self.fail(name, "a list of non-empty strings", value)
-            object.__setattr__(self, name, tuple(value))
-        mode = self.require_dema_slope  # type: ignore[attr-defined]
-        if mode not in REQUIRE_DEMA_SLOPE:
-            raise self.fail("require_dema_slope", f"one of {', '.join(REQUIRE_DEMA_SLOPE)}", mode)
-        self._check_weights()
-
-    def fail(self, name: str, expected: str, value: object) -> ConfigError:
-        return ConfigError(f"[{self.SECTION}] {name} must be {expected}, got {value!r}")
-
-    def check_number(self, name: str, low: float | None = None, high: float | None = None) -> None:
-        """A finite int or float (not bool) in [low, high]."""
-        value = getattr(self, name)
-        low_ok = low is None or (is_number(value) and value >= low)
-        if not is_number(value) or not low_ok or (high is not None and value > high):
-            bounds = [f"≥ {low:g}" if low is not None else "", f"≤ {high:g}" if high else ""]
-            raise self.fail(name, " and ".join(["a number", *filter(None, bounds)]), value)
-
-    def check_int(self, name: str, low: int = 0) -> None:
-        """A real integer (not bool) ≥ low."""
-        value = getattr(self, name)
-        if not is_int(value) or value < low:
-            raise self.fail(name, f"an integer ≥ {low}", value)
-
-    def check_flag(self, name: str) -> None:
-        if not isinstance(getattr(self, name), bool):
-            raise self.fail(name, "true or false", getattr(self, name))
-
-    def _check_weights(self) -> None:
-        value = self.weights  # type: ignore[attr-defined]
-        names = [f.name for f in dataclasses.fields(Weights)]
-        if isinstance(value, Weights):
-            value = dataclasses.asdict(value)
-        if not isinstance(value, Mapping) or any(key not in names for key in value):
-            raise self.fail("weights", f"a table of {', '.join(names)}", value)
-        for key, weight in value.items():
-            if not is_number(weight) or weight < 0:
-                raise self.fail(f"weights.{key}", "a number ≥ 0", weight)
-        object.__setattr__(self, "weights", Weights(**value))
+    cross: float = setting(3, "score weight of cross (§5.3, §6.5)", kind="number", ge=0)
+    volume: float = setting(2, "score weight of vol_expand (§5.3, §6.5)", kind="number", ge=0)
+    macd: float = setting(1, "score weight of macd_ok (§5.3, §6.5)", kind="number", ge=0)
+    rsi: float = setting(1, "score weight of rsi_ok (§5.3, §6.5)", kind="number", ge=0)
+    tema_slope: float = setting(
+        2, "score weight of tema_slope_ok (§5.3, §6.5)", kind="number", ge=0
+    )
+    obv_slope: float = setting(2, "score weight of obv_slope_ok (§5.3, §6.5)", kind="number", ge=0)
+    above_cnt5: float = setting(
+        2, "score weight of above_cnt5_ok (§5.3, §6.5)", kind="number", ge=0
+    )
+    dema_slope: float = setting(
+        2,
+        "score weight of dema_slope_ok (§6.5; v1 §5.3: only with require_dema_slope optional)",
+        kind="number",
+        ge=0,
+    )
 
 
-def is_number(value: object) -> bool:
-    """A finite int or float that is not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+class SharedParams(Section):
+    """What `[engines.v1]` (`V1Params`) and `[engines.v2]` (`V2Params`) share: the rules between
+    their keys. Each engine declares its own keys, with their defaults and ranges."""
 
-
-def is_int(value: object) -> bool:
-    """An int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    def validate(self) -> None:
+        """atr_pct_min ≤ atr_pct_max, and the ``weights`` table merged over `Weights`."""
+        self.check_order("atr_pct_min", "atr_pct_max")
+        weights = self.weights  # type: ignore[attr-defined]
+        if isinstance(weights, Weights):
+            return
+        names = Weights.keys()
+        if not isinstance(weights, Mapping) or any(key not in names for key in weights):
+            raise self.fail("weights", f"a table of {', '.join(names)}", weights)
+        try:
+            merged = Weights(**weights)
+        except SettingError as exc:
+            key, problem = f"weights.{exc.key}", f"weights.{exc.problem}"
+            raise SettingError(self.SECTION, key, problem) from None
+        object.__setattr__(self, "weights", merged)

@@ -33,10 +33,9 @@ Resolved ambiguities:
   ``executed``; ``fallback_presets`` holds any number ≥ 1 of presets, run in order.
 * Preset values are validated like the keys they replace (min_signals an integer ≥ 0, the
   others numbers ≥ 0); a preset is recorded as a table of the keys it sets.
-* Ranges: lookback ≥ 21 (§0.4); rsi_threshold, rsi_upper_limit, overheat_rsi_tema in
-  [0, 100]; multipliers, limits, rsi_ceiling_offset, divergence_bonus ≥ 0; atr_pct_min ≤
-  atr_pct_max; top_k ≥ 1; counts and targets integers ≥ 0; macd_osc_min and
-  fallback_disabled_min_score any finite number.
+* Ranges (§9.3 gives none) are declared with each key of `V1Params`: lookback ≥ 21 (§0.4),
+  RSI levels in [0, 100], multipliers, limits and counts ≥ 0, top_k ≥ 1; the rules between
+  keys (atr_pct_min ≤ atr_pct_max, the presets, the weights table) are its `validate`.
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from scanctl.config import SettingError, setting
 from scanctl.engines import scoring as sc
 from scanctl.engines.base import (
     NOT_IN_TOP_K,
@@ -62,7 +62,6 @@ from scanctl.engines.base import (
     pre_reasons,
     ranked,
 )
-from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
 
 ENGINE = "v1"
@@ -113,55 +112,85 @@ class V1Params(sc.SharedParams):
 
     SECTION: ClassVar[str] = "engines.v1"
 
-    lookback: int = 220  # §0.4 window length
-    min_turnover_krw: float = 1e9  # §5.2 check 3
-    min_price: float = 2000  # §5.2 check 4
-    inverse_keywords: tuple[str, ...] = ("인버스", "2X", "레버리지", "SHORT", "BEAR", "DOWN")
-    bond_keywords: tuple[str, ...] = (
-        "금리액티브",
-        "머니마켓액티브",
-        "CD금리",
-        "채권",
-        "국채",
-        "KRX금현물",
+    lookback: int = setting(220, "window length in sessions (§0.4)", ge=21)
+    min_turnover_krw: float = setting(1e9, "least turnover20 in KRW (§5.2 check 3)", ge=0)
+    min_price: float = setting(2000, "least close c_t (§5.2 check 4)", kind="number", ge=0)
+    inverse_keywords: tuple[str, ...] = setting(
+        ("인버스", "2X", "레버리지", "SHORT", "BEAR", "DOWN"),
+        "names containing one of these are excluded (§5.2 check 1)",
     )
-    rsi_threshold: float = 58.0  # §5.1 rsi_ok threshold when status is not ok
-    rsi_upper_limit: float = 70.0  # §5.1 RSI ceiling when status is not ok
-    rsi_ceiling_offset: float = 25.0  # §5.1 ceiling = market rsi_threshold + offset
-    overheat_rsi_tema: float = 70.0  # §5.2 check 6
-    overheat_vol_mult: float = 3.0  # §5.2 check 6
-    gap_min: float = 0.002  # §5.2 check 7
-    gap_max: float = 0.015  # §5.2 check 7 (presets may override)
-    ext_from_tema20_max: float = 0.015  # §5.2 check 7 (presets may override)
-    use_atr_filter: bool = True  # §5.2 check 8
-    atr_pct_min: float = 0.01  # §5.2 check 8
-    atr_pct_max: float = 0.04  # §5.2 check 8
-    vol_spike_threshold: float = 3.0  # §4.1 vol_spike
-    momentum_duration_min: int = 3  # §4.1 momentum_weak
-    risk_score_threshold: int = 3  # §5.2 check 9
-    require_dema_slope: str = "required"  # §5.2 check 10, §5.3: required / optional / off
-    vol_ma5_mult: float = 2.5  # §5.3 vol_expand (presets may override)
-    vol_ma20_mult: float = 1.2  # §5.3 vol_expand (presets may override)
-    macd_osc_min: float = 0.0  # §5.3 macd_ok
-    min_signals: int = 3  # §5.1 when neither a preset nor the market sets it
-    weights: sc.Weights = sc.Weights()  # §5.3
-    top_k: int = 5  # §5.6
-    fallback_enable: bool = True  # §5.6
-    fallback_presets: tuple[Preset, ...] = DEFAULT_PRESETS  # §5.6 steps 0, 1, 2
-    fallback_target_min_bull: int = 3  # §5.6 band of any regime but bear
-    fallback_target_max_bull: int = 5
-    fallback_target_min_bear: int = 2  # §5.6 band of final_regime bear
-    fallback_target_max_bear: int = 3
-    fallback_disabled_min_score: float = 10  # §5.6 with fallback_enable = false
-    divergence_bonus: float = 1.0  # §4.5
+    bond_keywords: tuple[str, ...] = setting(
+        ("금리액티브", "머니마켓액티브", "CD금리", "채권", "국채", "KRX금현물"),
+        "names containing one of these are excluded too (§5.2 check 1)",
+    )
+    rsi_threshold: float = setting(
+        58.0, "rsi_ok threshold when status is not ok (§5.1)", ge=0, le=100
+    )
+    rsi_upper_limit: float = setting(70.0, "RSI ceiling when status is not ok (§5.1)", ge=0, le=100)
+    rsi_ceiling_offset: float = setting(
+        25.0, "RSI ceiling = market rsi_threshold + this offset (§5.1)", ge=0
+    )
+    overheat_rsi_tema: float = setting(
+        70.0, "RSI_TEMA level of an overheated ticker (§5.2 check 6)", ge=0, le=100
+    )
+    overheat_vol_mult: float = setting(
+        3.0, "VOL_MA5 multiple of an overheated ticker (§5.2 check 6)", ge=0
+    )
+    gap_min: float = setting(0.002, "least max(gap_now, 0) (§5.2 check 7)", ge=0)
+    gap_max: float = setting(0.015, "largest gap_now (§5.2 check 7; presets may override)", ge=0)
+    ext_from_tema20_max: float = setting(
+        0.015, "largest ext_pct (§5.2 check 7; presets may override)", ge=0
+    )
+    use_atr_filter: bool = setting(True, "apply the ATR_PCT band (§5.2 check 8)")
+    atr_pct_min: float = setting(0.01, "least ATR_PCT (§5.2 check 8)", ge=0)
+    atr_pct_max: float = setting(0.04, "largest ATR_PCT, ≥ atr_pct_min (§5.2 check 8)", ge=0)
+    vol_spike_threshold: float = setting(
+        3.0, "VOL_MA5 multiple of the vol_spike risk flag (§4.1)", ge=0
+    )
+    momentum_duration_min: int = setting(
+        3, "MACD duration below which momentum_weak is set (§4.1)", ge=0
+    )
+    risk_score_threshold: int = setting(3, "base_risk must stay below this (§5.2 check 9)", ge=0)
+    require_dema_slope: str = setting(
+        "required",
+        "dema_slope_ok as a check, a scored component or neither (§5.2 check 10, §5.3)",
+        choices=sc.REQUIRE_DEMA_SLOPE,
+    )
+    vol_ma5_mult: float = setting(
+        2.5, "VOL_MA5 multiple of vol_expand (§5.3; presets may override)", ge=0
+    )
+    vol_ma20_mult: float = setting(
+        1.2, "VMA20 multiple of vol_expand (§5.3; presets may override)", ge=0
+    )
+    macd_osc_min: float = setting(0.0, "MACD_OSC above which macd_ok holds (§5.3)")
+    min_signals: int = setting(
+        3, "least signals_count when neither a preset nor the market sets it (§5.1)", ge=0
+    )
+    weights: sc.Weights = setting(
+        sc.Weights(), "score weights; a partial table is merged (§5.3)", kind="table"
+    )
+    top_k: int = setting(5, "most picks (§5.6)", ge=1)
+    fallback_enable: bool = setting(True, "run the relaxation steps 1, 2, … (§5.6)")
+    fallback_presets: tuple[Preset, ...] = setting(
+        DEFAULT_PRESETS,
+        "presets of the fallback steps 0, 1, 2, … (§5.1, §5.6)",
+        kind="tables",
+    )
+    fallback_target_min_bull: int = setting(3, "target_min of any regime but bear (§5.6)", ge=0)
+    fallback_target_max_bull: int = setting(5, "target_max of any regime but bear (§5.6)", ge=0)
+    fallback_target_min_bear: int = setting(2, "target_min of final_regime bear (§5.6)", ge=0)
+    fallback_target_max_bear: int = setting(3, "target_max of final_regime bear (§5.6)", ge=0)
+    fallback_disabled_min_score: float = setting(
+        10, "least score of a pick with fallback_enable = false (§5.6)", kind="number"
+    )
+    divergence_bonus: float = setting(
+        1.0, "score bonus of the market favoured by a divergence (§4.5)", ge=0
+    )
 
-    def __post_init__(self) -> None:
-        self.check_shared()
-        for name in ("min", "max"):
-            self.check_int(f"fallback_target_{name}_bull")
-            self.check_int(f"fallback_target_{name}_bear")
-        self.check_flag("fallback_enable")
-        self.check_number("fallback_disabled_min_score")
+    def validate(self) -> None:
+        """The shared rules, then the presets: a non-empty list of tables whose values follow
+        the rules of the keys they replace."""
+        super().validate()
         presets = self.fallback_presets
         if isinstance(presets, str | bytes | Mapping) or not isinstance(presets, Sequence):
             raise self.fail("fallback_presets", "a list of preset tables", presets)
@@ -177,15 +206,16 @@ class V1Params(sc.SharedParams):
         if not isinstance(preset, Mapping):
             raise self.fail(where, "a table", preset)
         for key, value in preset.items():
-            if key not in PRESET_KEYS:
-                raise ConfigError(
-                    f"[{self.SECTION}] {where}: key {key!r} cannot be set by a preset; "
-                    f"a preset may set only {', '.join(PRESET_KEYS)}"
+            rule = self.rule(key) if key in PRESET_KEYS else None
+            if rule is None:
+                raise SettingError(
+                    self.SECTION,
+                    where,
+                    f"{where}: key {key!r} cannot be set by a preset; "
+                    f"a preset may set only {', '.join(PRESET_KEYS)}",
                 )
-            if key == "min_signals" and not (sc.is_int(value) and value >= 0):
-                raise self.fail(f"{where}.{key}", "an integer ≥ 0", value)
-            if not (sc.is_number(value) and value >= 0):
-                raise self.fail(f"{where}.{key}", "a number ≥ 0", value)
+            if rule.check(value) is None:
+                raise self.fail(f"{where}.{key}", rule.expected(), value)
         return Preset(**preset)
 
 
@@ -461,3 +491,8 @@ class _Records(sc.Records):
             "fallback_step": self.step_no,
             "fallback": self.step_no > 0,
         }
+
+
+# The registry's names for this engine's parameters and compute function.
+Params = V1Params
+compute = run_v1

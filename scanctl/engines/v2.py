@@ -36,8 +36,8 @@ Resolved ambiguities:
   = 20, …}, …}`` (keys 0–3 as integers or digit strings), ``short_term_adjust = {"0" = 0.0,
   "1" = 0.5, "2+" = 1.0}`` ("2" is read as "2+"); a partial table is merged over the defaults.
   Cut-offs are finite numbers, caps integers ≥ 0, adjustments numbers ≥ 0.
-* Ranges as v1 (`scanctl.engines.v1`); bull_trend_score_min and low_score_max are finite
-  numbers, low_score_min_basic an integer ≥ 0.
+* Ranges as v1 (`scanctl.engines.v1`), declared with each key of `V2Params`; the tables are
+  checked and merged in its `validate`.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from scanctl.config import Rule, setting
 from scanctl.engines import scoring as sc
 from scanctl.engines.base import (
     NOT_IN_TOP_K,
@@ -116,6 +117,10 @@ DEFAULT_CAPS = {  # §6.6 caps by short_term_risk_score
     "3": Horizons(5, 3, 10),
 }
 DEFAULT_ADJUST = {"0": 0.0, "1": 0.5, "2+": 1.0}  # §6.6 / §9.4 short_term_adjust
+# What a cell of each table accepts.
+CUTOFF_RULE = Rule("a cut-off score (§6.6)", "number")
+CAP_RULE = Rule("a horizon cap (§6.6)", "integer", ge=0)
+ADJUST_RULE = Rule("a short-term score deduction (§6.6)", "number", ge=0)
 
 
 @dataclass(frozen=True)
@@ -140,47 +145,97 @@ class V2Params(sc.SharedParams):
 
     SECTION: ClassVar[str] = "engines.v2"
 
-    lookback: int = 220  # §0.4 window length
-    min_turnover_krw: float = 1e9  # §6.3 check 2
-    min_price: float = 2000  # §6.3 check 3
-    inverse_keywords: tuple[str, ...] = ("인버스", "레버리지", "2X", "3X")  # §6.3 check 1
-    bond_keywords: tuple[str, ...] = ("국채", "채권", "회사채", "머니마켓", "금리")  # check 1
-    rsi_threshold: float = 58.0  # §6.1 when status is not ok
-    rsi_upper_limit: float = 83.0  # §6.1 RSI ceiling when status is not ok
-    rsi_ceiling_offset: float = 25.0  # §6.1 ceiling = market rsi_threshold + offset
-    overheat_rsi_tema: float = 70.0  # §6.3 check 5
-    overheat_vol_mult: float = 3.0  # §6.3 check 5
-    gap_min: float = 0.002  # §6.3 check 6
-    gap_max: float = 0.015  # §6.1 when status is not ok
-    ext_from_tema20_max: float = 0.015  # §6.1 when status is not ok
-    use_atr_filter: bool = False  # §6.3 check 7
-    atr_pct_min: float = 0.01  # §6.3 check 7
-    atr_pct_max: float = 0.04  # §6.3 check 7
-    vol_spike_threshold: float = 3.0  # §4.1 vol_spike
-    momentum_duration_min: int = 3  # §4.1 momentum_weak
-    risk_score_threshold: int = 4  # §6.3 check 10
-    require_dema_slope: str = "optional"  # §6.4 trend_ok: required / optional / off
-    vol_ma5_mult: float = 2.5  # §6.5 vol_expand; §6.1 soft multiplier when status is not ok
-    vol_ma20_mult: float = 1.2  # §6.5 vol_expand
-    macd_osc_min: float = 0.0  # §6.1 when status is not ok
-    min_signals: int = 3  # §6.1 when status is not ok
-    weights: sc.Weights = sc.Weights()  # §6.5 (as v1)
-    bull_trend_score_min: float = 1.0  # §6.1 is_bull
-    low_score_max: float = 4  # §6.5 low-score rule: A < 4
-    low_score_min_basic: int = 2  # §6.5 low-score rule: signals_basic < 2
-    divergence_bonus: float = 1.0  # §4.5
-    cutoffs: Table = Table(tuple(DEFAULT_CUTOFFS.items()))  # §6.6
-    horizon_caps: Table = Table(tuple(DEFAULT_CAPS.items()))  # §6.6
-    short_term_adjust: Table = Table(tuple(DEFAULT_ADJUST.items()))  # §6.6
-    top_k: int = 5  # §6.6
+    lookback: int = setting(220, "window length in sessions (§0.4)", ge=21)
+    min_turnover_krw: float = setting(1e9, "least turnover20 in KRW (§6.3 check 2)", ge=0)
+    min_price: float = setting(2000, "least close c_t (§6.3 check 3)", kind="number", ge=0)
+    inverse_keywords: tuple[str, ...] = setting(
+        ("인버스", "레버리지", "2X", "3X"),
+        "names containing one of these are excluded (§6.3 check 1)",
+    )
+    bond_keywords: tuple[str, ...] = setting(
+        ("국채", "채권", "회사채", "머니마켓", "금리"),
+        "names containing one of these are excluded too (§6.3 check 1)",
+    )
+    rsi_threshold: float = setting(
+        58.0, "rsi_ok / cond_rsi threshold when status is not ok (§6.1)", ge=0, le=100
+    )
+    rsi_upper_limit: float = setting(83.0, "RSI ceiling when status is not ok (§6.1)", ge=0, le=100)
+    rsi_ceiling_offset: float = setting(
+        25.0, "RSI ceiling = market rsi_threshold + this offset (§6.1)", ge=0
+    )
+    overheat_rsi_tema: float = setting(
+        70.0, "RSI_TEMA level of an overheated ticker (§6.3 check 5)", ge=0, le=100
+    )
+    overheat_vol_mult: float = setting(
+        3.0, "VOL_MA5 multiple of an overheated ticker (§6.3 check 5)", ge=0
+    )
+    gap_min: float = setting(0.002, "least max(gap_now, 0) (§6.3 check 6)", ge=0)
+    gap_max: float = setting(0.015, "largest gap_now when status is not ok (§6.1)", ge=0)
+    ext_from_tema20_max: float = setting(
+        0.015, "largest ext_pct when status is not ok (§6.1)", ge=0
+    )
+    use_atr_filter: bool = setting(False, "apply the ATR_PCT band (§6.3 check 7)")
+    atr_pct_min: float = setting(0.01, "least ATR_PCT (§6.3 check 7)", ge=0)
+    atr_pct_max: float = setting(0.04, "largest ATR_PCT, ≥ atr_pct_min (§6.3 check 7)", ge=0)
+    vol_spike_threshold: float = setting(
+        3.0, "VOL_MA5 multiple of the vol_spike risk flag (§4.1)", ge=0
+    )
+    momentum_duration_min: int = setting(
+        3, "MACD duration below which momentum_weak is set (§4.1)", ge=0
+    )
+    risk_score_threshold: int = setting(4, "base_risk must stay below this (§6.3 check 10)", ge=0)
+    require_dema_slope: str = setting(
+        "optional",
+        "trend_ok outside a bull market also needs DEMA10_SLOPE20 > 0 when required (§6.4)",
+        choices=sc.REQUIRE_DEMA_SLOPE,
+    )
+    vol_ma5_mult: float = setting(
+        2.5, "VOL_MA5 multiple of vol_expand (§6.5), soft one when status is not ok (§6.1)", ge=0
+    )
+    vol_ma20_mult: float = setting(1.2, "VMA20 multiple of vol_expand (§6.5)", ge=0)
+    macd_osc_min: float = setting(
+        0.0, "MACD_OSC above which macd_ok holds, when status is not ok (§6.1)"
+    )
+    min_signals: int = setting(3, "least soft signals_count when status is not ok (§6.1)", ge=0)
+    weights: sc.Weights = setting(
+        sc.Weights(), "score weights as v1; a partial table is merged (§6.5)", kind="table"
+    )
+    bull_trend_score_min: float = setting(
+        1.0, "global_trend_score above which is_bull holds (§6.1)"
+    )
+    low_score_max: float = setting(
+        4,
+        "low-score rule: A < this ∧ signals_basic < low_score_min_basic → A = 0 (§6.5)",
+        kind="number",
+    )
+    low_score_min_basic: int = setting(
+        2, "low-score rule: signals_basic < this ∧ A < low_score_max → A = 0 (§6.5)", ge=0
+    )
+    divergence_bonus: float = setting(
+        1.0, "score bonus of the market favoured by a divergence (§4.5)", ge=0
+    )
+    cutoffs: Table = setting(
+        Table(tuple(DEFAULT_CUTOFFS.items())),
+        "least effective_score per final_regime and horizon; a partial table is merged (§6.6)",
+        kind="table",
+    )
+    horizon_caps: Table = setting(
+        Table(tuple(DEFAULT_CAPS.items())),
+        "candidates kept per short_term_risk_score and horizon; merged as cutoffs (§6.6)",
+        kind="table",
+    )
+    short_term_adjust: Table = setting(
+        Table(tuple(DEFAULT_ADJUST.items())),
+        "adj subtracted from V per short_term_risk_score 0, 1, 2+ (§6.6)",
+        kind="table",
+    )
+    top_k: int = setting(5, "most picks (§6.6)", ge=1)
 
-    def __post_init__(self) -> None:
-        self.check_shared()
-        self.check_number("bull_trend_score_min")
-        self.check_number("low_score_max")
-        self.check_int("low_score_min_basic")
-        self._table("cutoffs", DEFAULT_CUTOFFS, self._horizons(integer=False))
-        self._table("horizon_caps", DEFAULT_CAPS, self._horizons(integer=True))
+    def validate(self) -> None:
+        """The shared rules, then the three §6.6 tables merged over their defaults."""
+        super().validate()
+        self._table("cutoffs", DEFAULT_CUTOFFS, self._horizons(CUTOFF_RULE))
+        self._table("horizon_caps", DEFAULT_CAPS, self._horizons(CAP_RULE))
         self._table("short_term_adjust", DEFAULT_ADJUST, self._adjustment)
 
     def _table(self, name: str, defaults: Mapping[str, Any], parse: Callable) -> None:
@@ -197,24 +252,21 @@ class V2Params(sc.SharedParams):
             merged[text] = parse(f"{name}.{text}", row, merged[text])
         object.__setattr__(self, name, Table(tuple(merged.items())))
 
-    def _horizons(self, integer: bool) -> Callable:
-        kind = "an integer ≥ 0" if integer else "a number"
-
+    def _horizons(self, rule: Rule) -> Callable:
         def parse(where: str, row: Any, default: Horizons) -> Horizons:
             row = dataclasses.asdict(row) if isinstance(row, Horizons) else row
             if not isinstance(row, Mapping) or any(key not in HORIZONS for key in row):
                 raise self.fail(where, f"a table of {', '.join(HORIZONS)}", row)
             for key, item in row.items():
-                valid = sc.is_int(item) and item >= 0 if integer else sc.is_number(item)
-                if not valid:
-                    raise self.fail(f"{where}.{key}", kind, item)
+                if rule.check(item) is None:
+                    raise self.fail(f"{where}.{key}", rule.expected(), item)
             return dataclasses.replace(default, **row)
 
         return parse
 
     def _adjustment(self, where: str, value: Any, default: float) -> float:
-        if not sc.is_number(value) or value < 0:
-            raise self.fail(where, "a number ≥ 0", value)
+        if ADJUST_RULE.check(value) is None:
+            raise self.fail(where, ADJUST_RULE.expected(), value)
         return value
 
 
@@ -533,3 +585,8 @@ class _Records(sc.Records):
             "effective_score": None if adjust is None else float(a.score[i] - adjust),
             "horizons": self.selection.horizons(i),
         }
+
+
+# The registry's names for this engine's parameters and compute function.
+Params = V2Params
+compute = run_v2

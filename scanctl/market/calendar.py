@@ -29,7 +29,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from scanctl.clock import KST, parse_date
+from scanctl.clock import KST, check_range, parse_date
 from scanctl.errors import BadInput, ScanctlError
 from scanctl.market.xkrx import xkrx_schedule
 
@@ -269,6 +269,26 @@ class KrxCalendar:
             )
         return info.close
 
+    def ready_at(self, session: date, margin_minutes: int = 0) -> datetime:
+        """When a session's results may be computed: its close plus ``margin_minutes``.
+
+        This is the one close-time rule: the scan's close guard, `data sync` and the freshness
+        checks all ask it.
+
+        Raises
+        ------
+        NotASession
+            ``session`` is not a session.
+        """
+        return self.session_close(session) + timedelta(minutes=margin_minutes)
+
+    def last_ready_session(self, now: datetime, margin_minutes: int = 0) -> date:
+        """The latest session whose close plus ``margin_minutes`` is not after ``now``."""
+        last = self.last_session_on_or_before(now.date())
+        if now < self.ready_at(last, margin_minutes):
+            last = self.previous_session(last)
+        return last
+
     def next_session(self, day: date) -> date:
         """The first session strictly after ``day``.
 
@@ -303,8 +323,7 @@ class KrxCalendar:
         """
         _require_supported(start, "from")
         _require_supported(end, "to")
-        if start > end:
-            raise BadInput(f"--from {start} is after --to {end}; swap them")
+        check_range(start, end)
         days = (start + timedelta(days=offset) for offset in range((end - start).days + 1))
         return [day for day in days if self.is_session(day)]
 

@@ -20,111 +20,97 @@ Resolved ambiguities:
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from scanctl.config import SectionParams
-from scanctl.errors import ConfigError
+from scanctl.config import Origin, Section, setting
 
 # ENGINES.md §0.3: the values of `tickers.security_type` (null = unknown).
 SECURITY_TYPES = ("stock", "preferred", "etf", "etn", "spac", "reit", "fund", "other")
 
 
-class _Section(SectionParams):
-    """Shared recording and validation of the parameter dataclasses."""
-
-    def to_record(self) -> dict[str, Any]:
-        """The effective values as plain JSON types (ENGINES.md §8.6 `params`)."""
-        record = dataclasses.asdict(self)  # type: ignore[call-overload]
-        return {
-            key: list(value) if isinstance(value, tuple) else value for key, value in record.items()
-        }
-
-    def _fail(self, name: str, expected: str, value: object) -> ConfigError:
-        return ConfigError(f"[{self.SECTION}] {name} must be {expected}, got {value!r}")
-
-    def _check_count(self, name: str) -> None:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self._fail(name, "an integer ≥ 0", value)
-
-    def _check_flag(self, name: str) -> None:
-        value = getattr(self, name)
-        if not isinstance(value, bool):
-            raise self._fail(name, "true or false", value)
-
-    def _check_index_code(self, name: str) -> None:
-        value = getattr(self, name)
-        if not isinstance(value, str) or not value.strip():
-            raise self._fail(name, "a non-empty index code", value)
-
-    def _check_ticker_code(self, name: str) -> None:
-        value = getattr(self, name)
-        if not (isinstance(value, str) and len(value) == 6 and value.isascii() and value.isalnum()):
-            raise self._fail(name, "a 6-character ticker code such as '069500'", value)
-
-
 @dataclass(frozen=True)
-class UniverseParams(_Section):
+class UniverseParams(Section):
     """`[scan]` universe parameters (ENGINES.md §9.1, rules of §2)."""
 
     SECTION: ClassVar[str] = "scan"
 
-    kospi_limit: int = 100  # §9.1: top-N KOSPI by traded value on D; 0 = whole market (§2.2)
-    kosdaq_limit: int = 100  # §9.1: same for KOSDAQ
-    include_security_types: tuple[str, ...] = ("stock", "preferred")  # §9.1, §2.1 rule 3
-    include_unknown_security_type: bool = True  # §9.1: a null security type is eligible
-    exclude_managed: bool = True  # §9.1, §2.1 rule 4
-    exclude_halted: bool = True  # §9.1, §2.1 rule 5
-    divergence_resize: bool = True  # §9.1: apply the §2.4 resize
-
-    def __post_init__(self) -> None:
-        self._check_count("kospi_limit")
-        self._check_count("kosdaq_limit")
-        types = self.include_security_types
-        if isinstance(types, str | bytes) or not isinstance(types, Sequence):
-            raise self._fail("include_security_types", "a list of security types", types)
-        for entry in types:
-            if entry not in SECURITY_TYPES:
-                raise self._fail(
-                    "include_security_types",
-                    f"a list drawn from {', '.join(SECURITY_TYPES)}; {entry!r} is not one",
-                    list(types),
-                )
-        object.__setattr__(self, "include_security_types", tuple(types))
-        for name in (
-            "include_unknown_security_type",
-            "exclude_managed",
-            "exclude_halted",
-            "divergence_resize",
-        ):
-            self._check_flag(name)
+    kospi_limit: int = setting(
+        100, "top-N KOSPI by traded value on D; 0 = whole market (§9.1, §2.2)", ge=0
+    )
+    kosdaq_limit: int = setting(
+        100, "top-N KOSDAQ by traded value on D; 0 = whole market (§9.1, §2.2)", ge=0
+    )
+    include_security_types: tuple[str, ...] = setting(
+        ("stock", "preferred"),
+        "eligible security types (§9.1, §2.1 rule 3)",
+        choices=SECURITY_TYPES,
+    )
+    include_unknown_security_type: bool = setting(
+        True, "a null security type is eligible (§9.1, §2.1 rule 3)"
+    )
+    exclude_managed: bool = setting(True, "exclude managed tickers (§9.1, §2.1 rule 4)")
+    exclude_halted: bool = setting(True, "exclude halted tickers (§9.1, §2.1 rule 5)")
+    divergence_resize: bool = setting(True, "apply the §2.4 resize (§9.1)")
 
 
 @dataclass(frozen=True)
-class MarketParams(_Section):
+class MarketParams(Section):
     """`[market]` market-condition parameters (ENGINES.md §9.2, rules of §3)."""
 
     SECTION: ClassVar[str] = "market"
 
-    enable: bool = True  # §9.2: false → status `disabled` (§3.9)
-    kospi_index: str = "KOSPI"  # §9.2, §3.1: first choice for P
-    kospi_etf: str = "069500"  # §9.2, §3.1: P fallback (KODEX 200) and the E reference
-    kosdaq_index: str = "KOSDAQ"  # §9.2, §3.1: first choice for Q
-    kosdaq_etf: str = "229200"  # §9.2, §3.1: Q fallback (KODEX KOSDAQ150)
-    us_spy: str = "SPY"  # §9.2: index code of the optional US series
-    us_qqq: str = "QQQ"  # §9.2
-    us_vix: str = "VIX"  # §9.2
-    us_max_staleness_days: int = 7  # §9.2, §3.1: older US series are absent
-    midterm_hysteresis_sessions: int = 60  # §9.2, §3.4: depth of the recursion
+    enable: bool = setting(True, "false → status disabled (§9.2, §3.9)")
+    kospi_index: str = setting("KOSPI", "index code, first choice for P (§9.2, §3.1)")
+    kospi_etf: str = setting(
+        "069500", "ETF code: P fallback (KODEX 200) and the E reference (§9.2, §3.1)"
+    )
+    kosdaq_index: str = setting("KOSDAQ", "index code, first choice for Q (§9.2, §3.1)")
+    kosdaq_etf: str = setting("229200", "ETF code: Q fallback (KODEX KOSDAQ150) (§9.2, §3.1)")
+    us_spy: str = setting("SPY", "index code of the optional US S&P 500 series (§9.2)")
+    us_qqq: str = setting("QQQ", "index code of the optional US Nasdaq-100 series (§9.2)")
+    us_vix: str = setting("VIX", "index code of the optional US VIX series (§9.2)")
+    us_max_staleness_days: int = setting(
+        7, "US series older than this many days are absent (§9.2, §3.1)", ge=0
+    )
+    midterm_hysteresis_sessions: int = setting(
+        60, "depth of the §3.4 recursion in sessions (§9.2)", ge=0
+    )
 
-    def __post_init__(self) -> None:
-        self._check_flag("enable")
-        for name in ("kospi_index", "kosdaq_index", "us_spy", "us_qqq", "us_vix"):
-            self._check_index_code(name)
-        self._check_ticker_code("kospi_etf")
-        self._check_ticker_code("kosdaq_etf")
-        self._check_count("us_max_staleness_days")
-        self._check_count("midterm_hysteresis_sessions")
+    def validate(self) -> None:
+        """ETF codes have the shape of a ticker code: 6 ASCII letters or digits."""
+        for name in ("kospi_etf", "kosdaq_etf"):
+            value = getattr(self, name)
+            if not (len(value) == 6 and value.isascii() and value.isalnum()):
+                raise self.fail(name, "a 6-character ticker code such as '069500'", value)
+
+
+@dataclass(frozen=True)
+class ScanOptions(Section):
+    """How the daily job decides whether to run (PRODUCT.md §5, §7).
+
+    `[scan]` also holds the universe keys (`UniverseParams`); each class reads its own.
+    """
+
+    SECTION: ClassVar[str] = "scan"
+
+    close_margin_minutes: int = setting(
+        10, "minutes after the close before today's scan may run (PRODUCT.md §5)", ge=0, le=600
+    )
+    data_gate_threshold: float = setting(
+        0.95,
+        "share of the previous session's tickers needing a bar on D (PRODUCT.md §5)",
+        gt=0,
+        le=1,
+    )
+
+    @classmethod
+    def from_mapping(
+        cls, mapping: Mapping[str, Any] | None = None, origin: Origin | None = None
+    ) -> Self:
+        """The job's keys of `[scan]`; a key that is neither a job nor a universe key is refused."""
+        mapping = mapping or {}
+        own, universe = cls.keys(), UniverseParams.keys()
+        cls.check_keys(mapping, origin, known=sorted((*own, *universe)))
+        return super().from_mapping({k: v for k, v in mapping.items() if k in own}, origin)

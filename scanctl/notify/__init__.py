@@ -1,6 +1,8 @@
 """Notifications: the outbox and its channels (PRODUCT.md §6).
 
-- `config`: ``[notify]`` / ``[healthcheck]`` → `NotifySettings`, `HealthcheckSettings`.
+- `config`: ``[notify]`` / ``[healthcheck]`` → `NotifySettings`, `HealthcheckSettings`;
+  `describe` lists every declared key.
+- `channel_config`: ``[notify.channels.<name>]`` → one declared `ChannelConfig` per type.
 - `message`: `daily_message`, `failure_message`, `test_message` → `Message`.
 - `outbox`: `enqueue_run` / `enqueue` (inside the scan's transaction), `deliver`, `send_test`,
   `outbox_status`, `notification_summary`; results in `report`.

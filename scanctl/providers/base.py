@@ -10,9 +10,10 @@ Adding a provider (e.g. ``kis``)
 1. Write ``scanctl/providers/kis.py`` with a class implementing `Provider` (subclass
    `ProviderBase` to get `fetch_days`, `close` and the context manager for free) and a module
    constant ``SPEC = ProviderSpec(...)``: its HTTP defaults (``base_url``, ``rate_per_s``, …),
-   the extra keys it accepts under ``[data.kis]`` (credentials, account, …), which of them are
-   required, and ``build(config, client) -> Provider``.
-2. Add one line to `PROVIDERS` below: ``"kis": "scanctl.providers.kis:SPEC"``.
+   the extra keys it accepts under ``[data.kis]`` (credentials, account, …) declared as a
+   `settings.ProviderOptions` subclass, which of them are required, and
+   ``build(config, client) -> Provider``.
+2. Add one line to `settings.PROVIDERS`: ``"kis": "scanctl.providers.kis:SPEC"``.
 3. Inside the provider call ``client.get``/``client.request`` with ``expect="json"`` (or
    ``"xml"``) so block pages are recognised; raise `PayloadError` for any reply that does not
    parse, `Throttled` from a ``check`` callback for a source-specific "too many requests" reply
@@ -42,20 +43,20 @@ import datetime as dt
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from scanctl.errors import ConfigError, DataNotReady
+from scanctl.providers.settings import DEFAULT_PROVIDER, PROVIDERS, ProviderOptions
 from scanctl.store.bars import BarRow, IndexBarRow, TickerRow
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from scanctl.config import Config
     from scanctl.providers.http import HttpClient
-    from scanctl.providers.settings import ProviderConfig
+    from scanctl.providers.settings import DataConfig, ProviderConfig
 
 __all__ = [
+    "DEFAULT_PROVIDER",
     "PROVIDERS",
     "BarRow",
     "DayBars",
@@ -81,17 +82,6 @@ INDEX_CODES = ("KOSPI", "KOSDAQ")
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called on the calling thread as units of work complete."""
-
-# name → "module:attribute" of its ProviderSpec; imported only when that provider is chosen.
-PROVIDERS: Mapping[str, str] = MappingProxyType(
-    {
-        "naver": "scanctl.providers.naver:SPEC",
-        "kis": "scanctl.providers.kis:SPEC",
-        "kiwoom": "scanctl.providers.kiwoom:SPEC",
-        "krx-openapi": "scanctl.providers.krx_openapi:SPEC",
-    }
-)
-DEFAULT_PROVIDER = "naver"
 
 
 class SourceError(DataNotReady):
@@ -263,8 +253,10 @@ class ProviderSpec:
     http_defaults
         Defaults for the common HTTP keys of `settings.HttpSettings` (``base_url`` at least).
     options
-        Provider-specific keys accepted under ``[data.<name>]`` besides the HTTP keys, with
-        their defaults (None = no default). Keys that look secret are scrubbed from logs.
+        The `settings.ProviderOptions` subclass declaring the keys accepted under
+        ``[data.<name>]`` besides the HTTP keys (hosts, credentials), each with its default
+        (None = none) and description; secret ones are scrubbed from logs. A plain mapping of
+        defaults is accepted too, as undocumented keys.
     required
         Options that must be set (credentials); missing ones are a `ConfigError` naming the
         TOML key and the environment variable.
@@ -273,7 +265,7 @@ class ProviderSpec:
     name: str
     build: Callable[[ProviderConfig, HttpClient], Provider]
     http_defaults: Mapping[str, Any]
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: type[ProviderOptions] | Mapping[str, Any] = ProviderOptions
     required: frozenset[str] = frozenset()
 
 
@@ -293,7 +285,7 @@ def provider_spec(name: str) -> ProviderSpec:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def make_provider(name: str | None, config: Config, db: sqlite_utils.Database) -> Provider:
+def make_provider(name: str | None, data: DataConfig, db: sqlite_utils.Database) -> Provider:
     """Build the provider ``name`` (None: ``[data] provider``, default ``naver``).
 
     The provider gets its own `HttpClient` whose circuit breaker is read from (and recorded in)
@@ -306,12 +298,9 @@ def make_provider(name: str | None, config: Config, db: sqlite_utils.Database) -
     """
     from scanctl.providers.breaker import Breaker
     from scanctl.providers.http import HttpClient
-    from scanctl.providers.settings import parse_data_settings, provider_config
-
-    settings = parse_data_settings(config)
-    spec = provider_spec(name or settings.provider)
-    provider_settings = provider_config(config, spec)
-    breaker = Breaker.load(db, spec.name, hours=settings.breaker_hours)
+    spec = provider_spec(name or data.settings.provider)
+    provider_settings = data.provider(spec)
+    breaker = Breaker.load(db, spec.name, hours=data.settings.breaker_hours)
     client = HttpClient(
         spec.name, provider_settings.http, breaker, secrets=provider_settings.secret_values()
     )

@@ -197,9 +197,7 @@ def install_demo_market(
         )
     calendar = calendar or KrxCalendar.from_db(db)
     now = now_kst()
-    last = calendar.last_session_on_or_before(now.date())
-    if last == now.date() and now < calendar.session_close(last):
-        last = calendar.previous_session(last)
+    last = calendar.last_ready_session(now)
     first = last - dt.timedelta(days=2 * n_sessions + 30)
     sessions = calendar.sessions_in_range(first, last)[-n_sessions:]
     market = generate_demo_market(sessions, n_tickers=n_tickers, seed=seed)

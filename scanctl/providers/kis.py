@@ -42,9 +42,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from scanctl.clock import now_kst, stored_date
+from scanctl.config import setting
 from scanctl.errors import BadInput, ConfigError
 from scanctl.logs import get_logger
 from scanctl.providers.base import (
@@ -61,7 +63,7 @@ from scanctl.providers.base import (
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.kis_master import MASTER_FILES, check_zip, read_master
 from scanctl.providers.payload import halted_row, iso_day, json_object
-from scanctl.providers.settings import ProviderConfig
+from scanctl.providers.settings import ProviderConfig, ProviderOptions
 from scanctl.providers.tokens import (
     CredentialsRejected,
     Token,
@@ -342,6 +344,19 @@ def _expiry(payload: Mapping[str, Any]) -> dt.datetime:
     raise PayloadError("kis: the token reply has no usable expiry")
 
 
+@dataclass(frozen=True)
+class KisOptions(ProviderOptions):
+    """The ``[data.kis]`` keys besides the HTTP ones: the app's credentials and the master."""
+
+    app_key: str = setting(None, "the KIS Open API app key", kind="text", secret=True)
+    app_secret: str = setting(None, "the KIS Open API app secret", kind="text", secret=True)
+    master_url: str = setting(
+        "https://new.real.download.dws.co.kr/common/master",
+        "where the KOSPI / KOSDAQ master files are downloaded from",
+        kind="url",
+    )
+
+
 def _build(config: ProviderConfig, client: HttpClient) -> KisProvider:
     rate = client.settings.rate_per_s
     if rate > MAX_RATE:
@@ -349,21 +364,14 @@ def _build(config: ProviderConfig, client: HttpClient) -> KisProvider:
             f"[data.kis] rate_per_s = {rate:g}: KIS allows at most {MAX_RATE:g} requests per "
             "second on a real account (5 on a paper account); set rate_per_s ≤ 20"
         )
-    master_url = config.options["master_url"]
-    if not isinstance(master_url, str) or not master_url.startswith("http"):
-        raise ConfigError(f"[data.kis] master_url = {master_url!r}: must be an http(s) URL")
-    key, secret = str(config.options["app_key"]), str(config.options["app_secret"])
-    return KisProvider(client, key, secret, master_url)
+    options = config.options
+    return KisProvider(client, options["app_key"], options["app_secret"], options["master_url"])
 
 
 SPEC = ProviderSpec(
     name=NAME,
     build=_build,
     http_defaults={"base_url": "https://openapi.koreainvestment.com:9443", "rate_per_s": 15.0},
-    options={
-        "app_key": None,
-        "app_secret": None,
-        "master_url": "https://new.real.download.dws.co.kr/common/master",
-    },
+    options=KisOptions,
     required=frozenset({"app_key", "app_secret"}),
 )

@@ -42,9 +42,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from scanctl.clock import now_kst
+from scanctl.config import setting
 from scanctl.logs import get_logger
 from scanctl.providers.base import (
     BarRow,
@@ -59,7 +61,7 @@ from scanctl.providers.base import (
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.kis import LOOKBACK_DAYS, StaleToken
 from scanctl.providers.payload import halted_row, iso_day, json_object
-from scanctl.providers.settings import ProviderConfig
+from scanctl.providers.settings import ProviderConfig, ProviderOptions
 from scanctl.providers.tokens import (
     CredentialsRejected,
     Token,
@@ -318,6 +320,14 @@ def _expiry(stamp: Any) -> dt.datetime:
         ) from None
 
 
+@dataclass(frozen=True)
+class KiwoomOptions(ProviderOptions):
+    """The ``[data.kiwoom]`` keys besides the HTTP ones: the app's credentials."""
+
+    app_key: str = setting(None, "the Kiwoom REST API app key", kind="text", secret=True)
+    secret_key: str = setting(None, "the Kiwoom REST API secret key", kind="text", secret=True)
+
+
 def _build(config: ProviderConfig, client: HttpClient) -> KiwoomProvider:
     options = config.options
     return KiwoomProvider(client, str(options["app_key"]), str(options["secret_key"]))
@@ -327,6 +337,6 @@ SPEC = ProviderSpec(
     name=NAME,
     build=_build,
     http_defaults={"base_url": "https://api.kiwoom.com", "rate_per_s": 4.0},
-    options={"app_key": None, "secret_key": None},
+    options=KiwoomOptions,
     required=frozenset({"app_key", "secret_key"}),
 )

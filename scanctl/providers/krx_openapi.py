@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanctl.clock import today_kst
+from scanctl.config import setting
 from scanctl.logs import get_logger
 from scanctl.providers.base import (
     BarRow,
@@ -57,7 +58,7 @@ from scanctl.providers.base import (
 )
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.payload import halted_row, iso_day, json_object
-from scanctl.providers.settings import ProviderConfig
+from scanctl.providers.settings import ProviderConfig, ProviderOptions
 from scanctl.providers.tokens import CredentialsRejected, is_unauthorized
 
 log = get_logger("providers.krx_openapi")
@@ -279,6 +280,15 @@ def _number(text: Any, field: str, code: str, signed: bool = False) -> int:
     return -number if match.group(1) == "-" else number
 
 
+@dataclass(frozen=True)
+class KrxOpenApiOptions(ProviderOptions):
+    """The ``[data.krx-openapi]`` keys besides the HTTP ones: the service key."""
+
+    auth_key: str = setting(
+        None, "the KRX Open API service key (AUTH_KEY header)", kind="text", secret=True
+    )
+
+
 def _build(config: ProviderConfig, client: HttpClient) -> KrxOpenApiProvider:
     return KrxOpenApiProvider(client, str(config.options["auth_key"]))
 
@@ -287,6 +297,6 @@ SPEC = ProviderSpec(
     name=NAME,
     build=_build,
     http_defaults={"base_url": "https://data-dbg.krx.co.kr", "rate_per_s": 5.0},
-    options={"auth_key": None},
+    options=KrxOpenApiOptions,
     required=frozenset({"auth_key"}),
 )

@@ -46,10 +46,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from scanctl.clock import today_kst
-from scanctl.errors import BadInput, ConfigError
+from scanctl.config import setting
+from scanctl.errors import BadInput
 from scanctl.logs import get_logger
 from scanctl.providers.base import (
     INDEX_CODES,
@@ -63,7 +65,7 @@ from scanctl.providers.base import (
 )
 from scanctl.providers.http import HttpClient
 from scanctl.providers.payload import json_object
-from scanctl.providers.settings import ProviderConfig
+from scanctl.providers.settings import ProviderConfig, ProviderOptions
 
 log = get_logger("providers.naver")
 
@@ -323,16 +325,22 @@ def _decimal(text: str, code: str, day: str) -> float:
     return float(text)
 
 
+@dataclass(frozen=True)
+class NaverOptions(ProviderOptions):
+    """The ``[data.naver]`` keys besides the HTTP ones (``base_url`` is the chart host)."""
+
+    listing_url: str = setting(
+        "https://m.stock.naver.com", "the host of the market-listing API", kind="url"
+    )
+
+
 def _build(config: ProviderConfig, client: HttpClient) -> NaverProvider:
-    listing_url = config.options["listing_url"]
-    if not isinstance(listing_url, str) or not listing_url.startswith("http"):
-        raise ConfigError(f"[data.naver] listing_url = {listing_url!r}: must be an http(s) URL")
-    return NaverProvider(client, listing_url=listing_url)
+    return NaverProvider(client, listing_url=config.options["listing_url"])
 
 
 SPEC = ProviderSpec(
     name=NAME,
     build=_build,
     http_defaults={"base_url": "https://fchart.stock.naver.com", "rate_per_s": 80.0},
-    options={"listing_url": "https://m.stock.naver.com"},
+    options=NaverOptions,
 )

@@ -29,20 +29,27 @@ TOML shape (every key optional; the values shown are the defaults)::
     [data.kis]                          # credentials live in the provider's table, e.g.
     app_key = "…"                       # (or SCANCTL_DATA_KIS_APP_KEY=…)
 
+Every key is declared once, with `scanctl.config.setting`: `DataSettings` (``[data]``),
+`HttpSettings` (the HTTP keys of every provider table; a provider's `ProviderSpec.http_defaults`
+replace their defaults) and each provider's `ProviderOptions` subclass (its own keys and
+credentials, declared next to the provider). `describe` lists them per provider table.
+
 Every key can also come from ``SCANCTL_DATA_<KEY>`` and ``SCANCTL_DATA_<PROVIDER>_<KEY>``
-(``krx-openapi`` → ``KRX_OPENAPI``); the environment wins over the file. Unknown keys are a
-`ConfigError` naming the key and what is accepted.
+(``krx-openapi`` → ``KRX_OPENAPI``); the environment wins over the file. An unknown key or a bad
+value is a `ConfigError` naming the table, the key, what is accepted and where the value came
+from, e.g. ``[data.naver] max_in_flight must be an integer between 1 and 5, got 8 (from
+SCANCTL_DATA_NAVER_MAX_IN_FLIGHT)``. Secret values (credentials) are never shown.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from scanctl.config import is_secret_key
+from scanctl.config import RULE, KeyDoc, Origin, Section, SettingError, is_secret_key, setting
 from scanctl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,81 +57,172 @@ if TYPE_CHECKING:
     from scanctl.providers.base import ProviderSpec
 
 MAX_IN_FLIGHT = 5
+PROVIDER_TABLE = "data.<provider>"
+
+# name → "module:attribute" of its ProviderSpec; imported only when that provider is chosen.
+PROVIDERS: Mapping[str, str] = MappingProxyType(
+    {
+        "naver": "scanctl.providers.naver:SPEC",
+        "kis": "scanctl.providers.kis:SPEC",
+        "kiwoom": "scanctl.providers.kiwoom:SPEC",
+        "krx-openapi": "scanctl.providers.krx_openapi:SPEC",
+    }
+)
+DEFAULT_PROVIDER = "naver"
 
 
 @dataclass(frozen=True)
-class DataSettings:
+class DataSettings(Section):
     """The ``[data]`` keys that are not per provider (see the module docstring)."""
 
-    provider: str = "naver"
-    coverage_min: float = 0.95
-    stamped_min: float = 0.95
-    invalid_max: int = 0
-    corporate_action_tolerance: float = 0.005
-    corporate_action_max: int = 100
-    breaker_hours: float = 24.0
-    close_margin_minutes: int = 10
+    SECTION: ClassVar[str] = "data"
+    FLOAT_NUMBERS: ClassVar[bool] = True
+
+    provider: str = setting(
+        DEFAULT_PROVIDER,
+        "the source `data sync` and `scan --sync` use",
+        choices=tuple(sorted(PROVIDERS)),
+    )
+    coverage_min: float = setting(
+        0.95, "rows for D must reach this share of the previous stored date's rows", ge=0, le=1
+    )
+    stamped_min: float = setting(
+        0.95, "rows the source stamps with D must reach this share of its rows", ge=0, le=1
+    )
+    invalid_max: int = setting(
+        0, "rows allowed to break the OHLC order, price > 0 or volume ≥ 0", ge=0
+    )
+    corporate_action_tolerance: float = setting(
+        0.005,
+        "|source previous close / stored close − 1| above this marks a corporate action "
+        "(the ticker's history is fetched again)",
+        ge=0,
+        le=1,
+    )
+    corporate_action_max: int = setting(
+        100, "more tickers with a corporate action than this fail the sync", ge=0
+    )
+    breaker_hours: float = setting(
+        24.0, "hours a block (HTTP 403 or a block page) keeps a source shut", ge=0
+    )
 
 
 @dataclass(frozen=True)
-class HttpSettings:
-    """The HTTP keys every ``[data.<provider>]`` table accepts (see the module docstring)."""
+class HttpSettings(Section):
+    """The HTTP keys every ``[data.<provider>]`` table accepts; a provider's spec gives its own
+    defaults (``base_url`` always)."""
 
-    base_url: str
-    timeout_s: float = 20.0
-    connect_timeout_s: float = 5.0
-    max_in_flight: int = MAX_IN_FLIGHT
-    rate_per_s: float = 80.0
-    max_attempts: int = 3
-    backoff_s: float = 0.5
-    max_backoff_s: float = 8.0
-    max_retry_after_s: float = 30.0
-    failure_budget: int = 20
-    retry_budget: int = 200
-    max_bytes: int = 16_000_000
-    user_agent: str = "Mozilla/5.0 (compatible; scanctl/0.1)"
+    SECTION: ClassVar[str] = PROVIDER_TABLE
+    FLOAT_NUMBERS: ClassVar[bool] = True
+
+    base_url: str = setting(None, "the source's host (default per provider)", kind="url")
+    timeout_s: float = setting(20.0, "read timeout per request, seconds", ge=0.01, le=600)
+    connect_timeout_s: float = setting(5.0, "connect timeout per request, seconds", ge=0.01, le=120)
+    max_in_flight: int = setting(
+        MAX_IN_FLIGHT, "requests in flight at once", ge=1, le=MAX_IN_FLIGHT
+    )
+    rate_per_s: float = setting(
+        80.0, "token-bucket rate, requests per second (burst = max_in_flight)", ge=0.01, le=10_000
+    )
+    max_attempts: int = setting(
+        3, "attempts per request (timeouts, HTTP 5xx and 429 only are retried)", ge=1, le=10
+    )
+    backoff_s: float = setting(
+        0.5, "base of the exponential backoff, seconds (±50 % jitter)", ge=0, le=60
+    )
+    max_backoff_s: float = setting(8.0, "longest backoff, seconds", ge=0, le=600)
+    max_retry_after_s: float = setting(
+        30.0, "a longer Retry-After is a failure, not a wait (seconds)", ge=0, le=3_600
+    )
+    failure_budget: int = setting(
+        20, "consecutive failed requests before the run gives the source up", ge=1
+    )
+    retry_budget: int = setting(200, "retries per run, all requests together", ge=0)
+    max_bytes: int = setting(16_000_000, "the largest reply read, bytes", ge=1_000)
+    user_agent: str = setting(
+        "Mozilla/5.0 (compatible; scanctl/0.1)", "the User-Agent header of every request"
+    )
+
+    def validate(self) -> None:
+        if self.base_url is None:
+            raise self.fail("base_url", "an http:// or https:// URL", None)
+
+
+@dataclass(frozen=True)
+class ProviderOptions(Section):
+    """Base of a provider's own keys under ``[data.<name>]`` (hosts, credentials, …).
+
+    A provider module declares a subclass with `setting` and names it in its `ProviderSpec`;
+    a credential has the default None, ``secret=True``, and is listed in
+    `ProviderSpec.required`. An empty value counts as unset, and a number is taken as its
+    digits (a ``SCANCTL_DATA_*`` variable of digits arrives as a number).
+    """
+
+    SECTION: ClassVar[str] = PROVIDER_TABLE
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            rule = f.metadata.get(RULE)
+            value = getattr(self, f.name)
+            if rule is None:
+                continue
+            if f.default is None and value == "":
+                object.__setattr__(self, f.name, None)
+            elif rule.kind == "text" and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, str(value))
+        super().__post_init__()
+
+    @classmethod
+    def secret_keys(cls) -> frozenset[str]:
+        """The keys declared secret (or named like a secret)."""
+        return frozenset(
+            f.name
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if RULE in f.metadata and (f.metadata[RULE].secret or is_secret_key(f.name))
+        )
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """One provider's effective settings: the HTTP keys and its own options."""
+    """One provider's effective settings: the HTTP keys and its own options (by key)."""
 
     name: str
     http: HttpSettings
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    secret_keys: frozenset[str] = frozenset()
 
     def secret_values(self) -> tuple[str, ...]:
-        """Values of the options whose key looks secret (tokens, keys, passwords)."""
+        """Values of the secret options (tokens, keys, passwords), to scrub from logs."""
         return tuple(
             str(value)
             for key, value in self.options.items()
-            if is_secret_key(key) and value not in (None, "")
+            if (key in self.secret_keys or is_secret_key(key)) and value not in (None, "")
         )
 
 
-# (minimum, maximum, integer?) of each numeric key; None = unbounded on that side.
-_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
-    "coverage_min": (0.0, 1.0, False),
-    "stamped_min": (0.0, 1.0, False),
-    "invalid_max": (0, None, True),
-    "corporate_action_tolerance": (0.0, 1.0, False),
-    "corporate_action_max": (0, None, True),
-    "breaker_hours": (0.0, None, False),
-    "close_margin_minutes": (0, 240, True),
-    "timeout_s": (0.01, 600.0, False),
-    "connect_timeout_s": (0.01, 120.0, False),
-    "max_in_flight": (1, MAX_IN_FLIGHT, True),
-    "rate_per_s": (0.01, 10_000.0, False),
-    "max_attempts": (1, 10, True),
-    "backoff_s": (0.0, 60.0, False),
-    "max_backoff_s": (0.0, 600.0, False),
-    "max_retry_after_s": (0.0, 3_600.0, False),
-    "failure_budget": (1, None, True),
-    "retry_budget": (0, None, True),
-    "max_bytes": (1_000, None, True),
-}
-_DATA_KEYS = tuple(f.name for f in fields(DataSettings))
-_HTTP_KEYS = tuple(f.name for f in fields(HttpSettings))
+@dataclass(frozen=True)
+class DataConfig:
+    """What the data layer receives: the validated ``[data]`` keys, and each provider's table,
+    validated (credentials included) when that provider is built: a provider module is
+    imported only when it is used."""
+
+    settings: DataSettings
+    _sources: Config = field(repr=False)
+
+    @classmethod
+    def from_config(cls, config: Config) -> DataConfig:
+        """``[data]`` of ``config``, validated now; the provider tables on first use.
+
+        Raises
+        ------
+        ConfigError
+            A bad ``[data]`` key or value.
+        """
+        return cls(parse_data_settings(config), config)
+
+    def provider(self, spec: ProviderSpec) -> ProviderConfig:
+        """The effective ``[data.<name>]`` of ``spec``'s provider (see `provider_config`)."""
+        return provider_config(self._sources, spec)
 
 
 def parse_data_settings(config: Config) -> DataSettings:
@@ -136,24 +234,17 @@ def parse_data_settings(config: Config) -> DataSettings:
         A value of the wrong type or out of range, or a key that is neither a ``[data]``
         setting nor a known provider's table or ``<provider>_<key>`` variable.
     """
-    from scanctl.providers.base import PROVIDERS
-
     section = config.section("data")
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        if key in _DATA_KEYS:
-            values[key] = _checked("[data]", key, value)
-        elif _provider_of(key, PROVIDERS) is None:
-            known = ", ".join(_DATA_KEYS)
+    origin = config.origin("data")
+    known = DataSettings.keys()
+    for key in section:
+        if key not in known and _provider_of(key) is None:
             tables = ", ".join(f"[data.{name}]" for name in sorted(PROVIDERS))
-            raise ConfigError(
-                f"[data] {key}: unknown key; known keys: {known}; provider tables: {tables}"
+            problem = (
+                f"{key}: unknown key; known keys: {', '.join(known)}; provider tables: {tables}"
             )
-    provider = values.get("provider", DataSettings.provider)
-    if provider not in PROVIDERS:
-        known = ", ".join(sorted(PROVIDERS))
-        raise ConfigError(f"[data] provider = {provider!r}: unknown provider; known: {known}")
-    return DataSettings(**values)
+            raise SettingError("data", key, problem).located(origin)
+    return DataSettings.from_mapping({k: v for k, v in section.items() if k in known}, origin)
 
 
 def provider_config(config: Config, spec: ProviderSpec) -> ProviderConfig:
@@ -164,52 +255,112 @@ def provider_config(config: Config, spec: ProviderSpec) -> ProviderConfig:
     ConfigError
         An unknown key, a bad value, or a required option (credential) that is not set.
     """
-    section = config.section("data")
-    where = f"[data.{spec.name}]"
-    merged: dict[str, Any] = {}
-    for table_name in _table_names(spec.name):
-        table = section.get(table_name)
-        if isinstance(table, Mapping):
-            merged.update(table)
-    prefix = _env_prefix(spec.name)
-    merged.update({k[len(prefix) :]: v for k, v in section.items() if k.startswith(prefix)})
-    http: dict[str, Any] = dict(spec.http_defaults)
-    options: dict[str, Any] = dict(spec.options)
-    for key, value in merged.items():
-        if key in _HTTP_KEYS:
-            http[key] = _checked(where, key, value)
-        elif key in spec.options:
-            options[key] = value
-        else:
-            known = ", ".join(sorted({*_HTTP_KEYS, *spec.options}))
-            raise ConfigError(f"{where} {key}: unknown key; known keys: {known}")
-    if not isinstance(http.get("base_url"), str) or not http["base_url"].startswith("http"):
-        raise ConfigError(f"{where} base_url = {http.get('base_url')!r}: must be an http(s) URL")
-    http["base_url"] = http["base_url"].rstrip("/")
-    missing = sorted(key for key in spec.required if options.get(key) in (None, ""))
+    table = f"data.{spec.name}"
+    values, origin = _provider_values(config, spec.name)
+    options_class = declared_options(spec)
+    http_keys, option_keys = HttpSettings.keys(), options_class.keys()
+    for key in values:
+        if key not in http_keys and key not in option_keys:
+            known = ", ".join(sorted({*http_keys, *option_keys}))
+            problem = f"{key}: unknown key; known keys: {known}"
+            raise SettingError(table, key, problem).located(origin)
+    try:
+        http = HttpSettings.from_mapping(
+            {**spec.http_defaults, **{k: v for k, v in values.items() if k in http_keys}}, origin
+        )
+        options = options_class.from_mapping(
+            {k: v for k, v in values.items() if k in option_keys}, origin
+        )
+    except SettingError as exc:
+        raise SettingError(table, exc.key, exc.problem, exc.where) from None
+    missing = sorted(key for key in spec.required if getattr(options, key, None) is None)
     if missing:
+        prefix = _env_prefix(spec.name).upper()
         hints = "; ".join(
-            f"set {key} in {where} or SCANCTL_DATA_{prefix.upper()}{key.upper()}" for key in missing
+            f"set {key} in [{table}] or SCANCTL_DATA_{prefix}{key.upper()}" for key in missing
         )
         raise ConfigError(f"provider {spec.name!r} needs credentials: {hints}")
-    return ProviderConfig(spec.name, HttpSettings(**http), MappingProxyType(options))
+    return ProviderConfig(
+        spec.name,
+        http,
+        MappingProxyType(options.to_record()),
+        options_class.secret_keys(),
+    )
 
 
-def _checked(where: str, key: str, value: Any) -> Any:
-    """``value`` when it has the key's type and range (ints accepted for floats)."""
-    if key in ("provider", "base_url", "user_agent"):
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{where} {key} = {value!r}: must be a non-empty string")
-        return value
-    low, high, integer = _BOUNDS[key]
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    if not numeric or (integer and not isinstance(value, int)) or not math.isfinite(value):
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"{where} {key} = {value!r}: must be {kind}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        span = f"{low if low is not None else '-∞'} … {high if high is not None else '∞'}"
-        raise ConfigError(f"{where} {key} = {value!r}: out of range {span}")
-    return value if integer else float(value)
+def declared_options(spec: ProviderSpec) -> type[ProviderOptions]:
+    """The `ProviderOptions` class of ``spec``.
+
+    A spec may still give its options as a plain mapping of defaults (as a test's spec does):
+    those become undocumented keys, text when the default is None.
+    """
+    if isinstance(spec.options, type):
+        return spec.options
+    undocumented = [
+        (
+            key,
+            Any,
+            setting(
+                default,
+                f"{key} (undocumented)",
+                kind="text" if default is None else None,
+                secret=is_secret_key(key),
+            ),
+        )
+        for key, default in spec.options.items()
+    ]
+    return dataclasses.make_dataclass(
+        "UndocumentedOptions", undocumented, bases=(ProviderOptions,), frozen=True
+    )
+
+
+def describe() -> list[KeyDoc]:
+    """Every declared key of ``[data]``, then of each provider's table."""
+    from scanctl.providers.base import provider_spec
+
+    docs = DataSettings.describe()
+    for name in PROVIDERS:
+        docs.extend(provider_keys(provider_spec(name)))
+    return docs
+
+
+def provider_keys(spec: ProviderSpec) -> list[KeyDoc]:
+    """The keys of ``[data.<name>]``: the HTTP keys with the spec's defaults, then its options
+    (credentials marked required)."""
+    table = f"data.{spec.name}"
+    docs = [
+        dataclasses.replace(
+            doc, section=table, default=spec.http_defaults.get(doc.key, doc.default)
+        )
+        for doc in HttpSettings.describe()
+    ]
+    for doc in declared_options(spec).describe():
+        accepts = f"{doc.accepts}; required" if doc.key in spec.required else doc.accepts
+        docs.append(dataclasses.replace(doc, section=table, accepts=accepts))
+    return docs
+
+
+def _provider_values(config: Config, name: str) -> tuple[dict[str, Any], Origin]:
+    """The keys of provider ``name`` (its file table, then its variables), and their origin."""
+    section = config.section("data")
+    data_origin = config.origin("data")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # key → the [data] key it came from
+    for table_name in _table_names(name):
+        table = section.get(table_name)
+        if isinstance(table, Mapping):
+            values.update(table)
+            sources.update(dict.fromkeys(table, table_name))
+    prefix = _env_prefix(name)
+    for flat, value in section.items():
+        if flat.startswith(prefix):
+            values[flat[len(prefix) :]] = value
+            sources[flat[len(prefix) :]] = flat
+
+    def origin(key: str) -> str | None:
+        return data_origin(sources[key]) if key in sources else None
+
+    return values, origin
 
 
 def _table_names(name: str) -> tuple[str, ...]:
@@ -222,9 +373,9 @@ def _env_prefix(name: str) -> str:
     return name.replace("-", "_").lower() + "_"
 
 
-def _provider_of(key: str, providers: Mapping[str, str]) -> str | None:
+def _provider_of(key: str) -> str | None:
     """The provider a ``[data]`` key belongs to (its table, or a ``<name>_`` variable)."""
-    for name in providers:
+    for name in PROVIDERS:
         if key in _table_names(name) or key.startswith(_env_prefix(name)):
             return name
     return None

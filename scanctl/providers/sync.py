@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from scanctl.clock import now_kst
+from scanctl.clock import check_range, now_kst
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
@@ -61,7 +61,7 @@ from scanctl.store.db import write_transaction
 from scanctl.store.sources import SyncEvent, write_sync_events
 
 if TYPE_CHECKING:
-    from scanctl.config import Config
+    from scanctl.providers.settings import DataConfig
 
 log = get_logger("providers.sync")
 
@@ -113,8 +113,7 @@ def resolve_dates(
     end = day if day is not None else calendar.last_session_on_or_before(today)
     if start is None:
         return [end]
-    if start > end:
-        raise BadInput(f"--from {start} is after --date {end}; swap them")
+    check_range(start, end, "--date")
     return calendar.sessions_in_range(start, end)
 
 
@@ -126,6 +125,7 @@ def sync(
     progress: Progress | None = None,
     *,
     settings: DataSettings | None = None,
+    close_margin_minutes: int = 10,
     now: dt.datetime | None = None,
     force: bool = False,
 ) -> SyncReport:
@@ -136,7 +136,9 @@ def sync(
     progress
         ``progress(done, total)`` while the bars are fetched (tickers done of all).
     settings
-        Gate thresholds and the close margin; the defaults of `DataSettings` when None.
+        Gate thresholds; the defaults of `DataSettings` when None.
+    close_margin_minutes
+        Today's bars are taken from the close plus this margin (``[scan] close_margin_minutes``).
     now
         The clock (Asia/Seoul); `now_kst` when None.
     force
@@ -155,7 +157,7 @@ def sync(
     settings = settings or DataSettings()
     started = time.perf_counter()
     report = SyncReport(source=provider.name)
-    sessions = _sessions(dates, calendar, settings, now or now_kst(), report, force)
+    sessions = _sessions(dates, calendar, close_margin_minutes, now or now_kst(), report, force)
     if not sessions:
         return report
     tickers = provider.fetch_tickers()
@@ -185,41 +187,52 @@ def sync(
 
 def run_sync(
     db: sqlite_utils.Database,
-    config: Config,
+    data: DataConfig,
     dates: Sequence[dt.date],
     source: str | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    close_margin_minutes: int = 10,
 ) -> SyncReport:
     """`sync` with the provider and thresholds of the configuration (``data sync``)."""
     from scanctl.providers.base import make_provider
-    from scanctl.providers.settings import parse_data_settings
 
-    settings = parse_data_settings(config)
-    provider = make_provider(source, config, db)
+    provider = make_provider(source, data, db)
     try:
         calendar = KrxCalendar.from_db(db)
-        return sync(db, provider, dates, calendar, progress, settings=settings, force=force)
+        return sync(
+            db,
+            provider,
+            dates,
+            calendar,
+            progress,
+            settings=data.settings,
+            close_margin_minutes=close_margin_minutes,
+            force=force,
+        )
     finally:
         provider.close()
 
 
 def sync_for_scan(
     db: sqlite_utils.Database,
-    config: Config,
+    data: DataConfig,
     day: dt.date,
     progress: Progress | None = None,
     force: bool = False,
+    close_margin_minutes: int = 10,
 ) -> SyncReport:
     """``scan --sync``: sync the scan date from the configured provider first (``force`` as
     ``scan --force``: before the close too)."""
-    return run_sync(db, config, [day], progress=progress, force=force)
+    return run_sync(
+        db, data, [day], progress=progress, force=force, close_margin_minutes=close_margin_minutes
+    )
 
 
 def _sessions(
     dates: Sequence[dt.date],
     calendar: KrxCalendar,
-    settings: DataSettings,
+    close_margin_minutes: int,
     now: dt.datetime,
     report: SyncReport,
     force: bool,
@@ -232,8 +245,8 @@ def _sessions(
         if not info.is_session:
             report.skipped.append((day.isoformat(), info.reason or "not a session"))
             continue
-        if day == now.date() and info.close is not None and not force:
-            ready = info.close + dt.timedelta(minutes=settings.close_margin_minutes)
+        if day == now.date() and not force:
+            ready = calendar.ready_at(day, close_margin_minutes)
             if now < ready:
                 raise DataNotReady(
                     f"data sync {day}: the session closes at {info.close:%H:%M} KST; its bars "

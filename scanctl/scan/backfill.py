@@ -14,19 +14,21 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from scanctl.config import Config
+from scanctl.clock import check_range
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.market.calendar import KrxCalendar
 from scanctl.scan.gates import check_data
 from scanctl.scan.lock import run_lock
-from scanctl.scan.options import ScanOptions
-from scanctl.scan.prepare import RunParams, load_market_data
-from scanctl.scan.run import max_lookback, resolve_versions, save_session, scan_session
+from scanctl.scan.prepare import load_market_data
+from scanctl.scan.run import save_session, scan_session
 from scanctl.store.panel import stored_dates
+
+if TYPE_CHECKING:
+    from scanctl.settings import Settings
 
 Progress = Callable[[int, int, dt.date], None]
 
@@ -70,10 +72,10 @@ class BackfillOutcome:
 def run_backfill(
     db: sqlite_utils.Database,
     lock_path: Path,
-    config: Config,
+    settings: Settings,
     start: dt.date,
     end: dt.date,
-    versions_text: str | None,
+    versions: tuple[str, ...],
     progress: Progress | None = None,
 ) -> BackfillOutcome:
     """Rescan every session in [start, end] that has stored bars.
@@ -85,16 +87,14 @@ def run_backfill(
     LockBusy
         A scan or another backfill holds the run lock.
     """
-    if start > end:
-        raise BadInput(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+    check_range(start, end)
     with run_lock(lock_path):
-        versions = resolve_versions(db, versions_text)
-        params = RunParams.from_config(config)
+        params = settings.run
         sessions = KrxCalendar.from_db(db).sessions_in_range(start, end)
         if not sessions:
             raise BadInput(f"no KRX session between {start.isoformat()} and {end.isoformat()}")
         outcome = BackfillOutcome(start, end, versions)
-        threshold = ScanOptions.from_mapping(config.section("scan")).data_gate_threshold
+        threshold = settings.scan.data_gate_threshold
         todo = []
         for day in sessions:
             try:
@@ -104,7 +104,7 @@ def run_backfill(
                 outcome.skipped[day.isoformat()] = str(exc)
         if not todo:
             return outcome
-        lookback = max_lookback(params, versions)
+        lookback = params.max_lookback(versions)
         extra = len(stored_dates(db, todo[-1], len(sessions) + 1))
         data = load_market_data(db, todo[-1], lookback, params.market, extra_sessions=extra)
         for number, day in enumerate(todo, start=1):

@@ -88,10 +88,10 @@ def _freshness(db, calendar):
 
 
 def _engine_params(config: Config):
-    from scanctl.scan.options import ScanOptions
-    from scanctl.scan.prepare import RunParams
+    from scanctl.engines.params import RunParams
+    from scanctl.market.params import ScanOptions
 
-    ScanOptions.from_mapping(config.section("scan"))
+    ScanOptions.from_mapping(config.section("scan"), config.origin("scan"))
     RunParams.from_config(config)
     return None, "engine, universe and market parameters are valid"
 

@@ -53,12 +53,12 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from scanctl.clock import stored_date
+from scanctl.clock import check_range, stored_date
+from scanctl.engines import registry
 from scanctl.errors import BadInput
 from scanctl.store.bar_queries import dates_spanning
 from scanctl.store.panel import Panel, read_panel
 from scanctl.store.picks import pick_rows
-from scanctl.store.settings import ENGINE_VERSIONS
 
 OUTCOMES = ("target", "stop", "both_same_day", "neither", "open", "no_guidance")
 DECIDED = ("target", "stop", "both_same_day", "neither")
@@ -169,10 +169,9 @@ def evaluate_picks(
     """
     if horizon < 1:
         raise BadInput(f"--horizon: must be at least 1 session, got {horizon}")
-    if start is not None and end is not None and start > end:
-        raise BadInput(f"--from {start} is after --to {end}; swap them")
+    check_range(start, end)
     rows = pick_rows(db, versions, start, end)
-    present = tuple(sorted({row[1] for row in rows}, key=_version_key))
+    present = tuple(sorted({row[1] for row in rows}, key=registry.sort_key))
     if not rows:
         return Evaluation(start, end, horizon, present, None, [], [], [], [])
     columns = {name: [row[k] for row in rows] for k, name in enumerate(_PICK_COLUMNS)}
@@ -386,12 +385,6 @@ def _pick_records(
     return records
 
 
-def _version_key(version: str) -> tuple[int, str]:
-    """Canonical order: v1, v2, v3, then any other stored version by name."""
-    known = version in ENGINE_VERSIONS
-    return (ENGINE_VERSIONS.index(version) if known else len(ENGINE_VERSIONS), version)
-
-
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
@@ -410,7 +403,7 @@ def _summarise(picks: list[dict[str, Any]], *, by_strategy: bool) -> list[Summar
         groups.setdefault(key, []).append(pick)
     order = sorted(
         groups,
-        key=lambda k: (_version_key(k[0]), _strategy_key(k[1]) if by_strategy else (0, "")),
+        key=lambda k: (registry.sort_key(k[0]), _strategy_key(k[1]) if by_strategy else (0, "")),
     )
     return [_summary(version, strategy, groups[(version, strategy)]) for version, strategy in order]
 
@@ -456,6 +449,6 @@ def _by_date(picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ),
         }
         for (version, day), group in sorted(
-            groups.items(), key=lambda item: (_version_key(item[0][0]), item[0][1])
+            groups.items(), key=lambda item: (registry.sort_key(item[0][0]), item[0][1])
         )
     ]

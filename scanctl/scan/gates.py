@@ -44,8 +44,8 @@ def check_session(
     info = calendar.check(day)
     if not info.is_session:
         return SessionVerdict(day, False, info.reason or "not a session")
-    if day == today and not force and info.close is not None:
-        ready_at = info.close + dt.timedelta(minutes=margin_minutes)
+    if day == today and not force:
+        ready_at = calendar.ready_at(day, margin_minutes)
         if now < ready_at:
             raise DataNotReady(
                 f"the {day.isoformat()} session closes at {info.close:%H:%M} KST; scanning is "

@@ -10,13 +10,13 @@ from typing import Any
 import sqlite_utils
 
 from scanctl.clock import now_kst
+from scanctl.engines.selection import scheduled_versions
 from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import last_bar_date
 from scanctl.store.outbox import count_by_status
 from scanctl.store.picks import latest_pick_date, picks_on
 from scanctl.store.runs import latest_run, recent_runs, run_counts_since
-from scanctl.store.settings import get_setting, parse_versions
 
 SHOW_COLUMNS = (
     "date",
@@ -118,7 +118,7 @@ class Health:
 
 def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
     """Healthy when the latest run of every scheduled version succeeded and the data is fresh."""
-    scheduled = parse_versions(get_setting(db, "scan_all_versions"))
+    scheduled = scheduled_versions(db)
     problems: list[str] = []
     latest: dict[str, dict[str, Any] | None] = {}
     rates: dict[str, float | None] = {}
@@ -155,9 +155,7 @@ def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
 def data_freshness(db: sqlite_utils.Database, calendar: KrxCalendar) -> dict[str, Any]:
     """The last stored bar date against the latest session that has closed (Asia/Seoul)."""
     now = now_kst()
-    expected = calendar.last_session_on_or_before(now.date())
-    if expected == now.date() and now < calendar.session_close(expected):
-        expected = calendar.previous_session(expected)
+    expected = calendar.last_ready_session(now)
     last = last_bar_date(db)
     return {
         "last_date": last,

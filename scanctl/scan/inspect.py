@@ -16,7 +16,6 @@ import numpy as np
 import sqlite_utils
 
 from scanctl.clock import stored_date, today_kst
-from scanctl.config import Config
 from scanctl.engines.base import (
     INSUFFICIENT_HISTORY,
     NO_BAR_ON_DATE,
@@ -25,8 +24,9 @@ from scanctl.engines.base import (
     SubResult,
     plain,
 )
+from scanctl.engines.params import RunParams
 from scanctl.errors import BadInput
-from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
+from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
 from scanctl.store.bar_queries import (
     bar_date_range,
     code_first_bar_date,
@@ -67,7 +67,7 @@ class Inspection:
 
 def inspect_ticker(
     db: sqlite_utils.Database,
-    config: Config,
+    params: RunParams,
     code: str,
     day: dt.date | None,
     versions: tuple[str, ...],
@@ -96,8 +96,7 @@ def inspect_ticker(
             f"{code} has no bar on {day.isoformat()} (reason no_bar_on_date; its last bar before "
             f"is {before or 'none'}); pass --date with a date it traded"
         )
-    params = RunParams.from_config(config)
-    lookback = max(params.lookback(version) for version in versions)
+    lookback = params.max_lookback(versions)
     data = load_market_data(db, day, lookback, params.market)
     prepared = prepare_inputs(data, day, params, versions)
     inp = prepared.input_for(params, versions[0])

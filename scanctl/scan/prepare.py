@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sqlite_utils
 
-from scanctl.config import Config
+from scanctl.engines import registry
 from scanctl.engines.base import EngineInput, EngineResult
 from scanctl.engines.compute import window_indicators
-from scanctl.engines.v1 import V1Params, run_v1
-from scanctl.engines.v2 import V2Params, run_v2
-from scanctl.engines.v3 import V3Params, run_v3
+from scanctl.engines.params import RunParams
 from scanctl.market.condition import MarketCondition, market_condition
-from scanctl.market.params import MarketParams, UniverseParams
+from scanctl.market.params import MarketParams
 from scanctl.market.universe import build_universe, resize_limits
 from scanctl.market.window import evaluation_window
 from scanctl.store.panel import Panel, read_older_bars, read_panel
@@ -35,55 +33,6 @@ PANEL_MARGIN = 60
 # Index bars read per series: §3 needs ≥ 65 bars on P and Q and a 60-session hysteresis; US
 # trend terms look at up to 200 bars.
 INDEX_SESSIONS = 320
-
-
-@dataclass(frozen=True)
-class RunParams:
-    """The effective parameters of every engine version (ENGINES.md §9)."""
-
-    universe: UniverseParams
-    market: MarketParams
-    v1: V1Params
-    v2: V2Params
-    v3: V3Params
-
-    @classmethod
-    def from_config(cls, config: Config) -> RunParams:
-        """Defaults overridden by the config's `[scan]` (§9.1 keys only), `[market]` and
-        `[engines.*]` sections.
-
-        Raises
-        ------
-        ConfigError
-            An unknown key or an invalid value, naming the section and key.
-        """
-        universe_keys = {field.name for field in fields(UniverseParams)}
-        scan = {k: v for k, v in config.section("scan").items() if k in universe_keys}
-        return cls(
-            universe=UniverseParams.from_mapping(scan),
-            market=MarketParams.from_mapping(config.section("market")),
-            v1=V1Params.from_mapping(config.section("engines.v1")),
-            v2=V2Params.from_mapping(config.section("engines.v2")),
-            v3=V3Params.from_mapping(
-                config.section("engines.v3"),
-                config.section("engines.v3.midterm"),
-                config.section("engines.v3.pullback"),
-            ),
-        )
-
-    def lookback(self, version: str) -> int:
-        return getattr(self, version).lookback
-
-    def with_limits(self, kospi_limit: int | None, kosdaq_limit: int | None) -> RunParams:
-        """A copy whose universe limits are replaced where given (the --kospi-limit flags)."""
-        record = self.universe.to_record()
-        if kospi_limit is not None:
-            record["kospi_limit"] = kospi_limit
-        if kosdaq_limit is not None:
-            record["kosdaq_limit"] = kosdaq_limit
-        return RunParams(
-            UniverseParams.from_mapping(record), self.market, self.v1, self.v2, self.v3
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,12 +154,5 @@ def prepare_inputs(
 
 
 def run_engine(version: str, prepared: PreparedRun, params: RunParams) -> EngineResult:
-    """Run one engine version on the prepared inputs."""
-    inp = prepared.input_for(params, version)
-    if version == "v1":
-        return run_v1(inp, params.v1)
-    if version == "v2":
-        return run_v2(inp, params.v2)
-    if version == "v3":
-        return run_v3(inp, params.v3)
-    raise ValueError(f"unknown engine version {version!r}")
+    """Run one registered engine on the prepared inputs."""
+    return registry.get(version).compute(prepared.input_for(params, version), params.of(version))

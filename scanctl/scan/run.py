@@ -1,7 +1,7 @@
 """The daily job (PRODUCT.md §5): `run_scan` performs the steps in this order.
 
 1. Take the run lock next to the store (`lock.run_lock`; busy → exit 75).
-2. Resolve the date (default today, Asia/Seoul) and the versions (`resolve_versions`).
+2. The date (default today, Asia/Seoul); the versions arrive resolved (`engines.selection`).
 3. Calendar gate and close guard (`gates.check_session`): non-session → exit 0 `skipped`.
 4. Optional sync, then the data gate (`gates.check_data`) → exit 3 when bars are missing.
 5. Load the panel once, prepare the inputs once (`prepare`), run each version in isolation:
@@ -27,30 +27,23 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from scanctl.clock import now_kst, today_kst
-from scanctl.config import Config
 from scanctl.engines.base import plain
+from scanctl.engines.params import RunParams
 from scanctl.errors import DataNotReady, ScanctlError
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.scan import gates
 from scanctl.scan.lock import run_lock
-from scanctl.scan.options import ScanOptions
 from scanctl.scan.persist import RunRow, insert_run, rank_rows, replace_ranks
-from scanctl.scan.prepare import (
-    MarketData,
-    RunParams,
-    load_market_data,
-    prepare_inputs,
-    run_engine,
-)
+from scanctl.scan.prepare import MarketData, load_market_data, prepare_inputs, run_engine
 from scanctl.store.bar_queries import main_source_on
 from scanctl.store.db import write_transaction
-from scanctl.store.settings import get_setting, parse_versions
 
 if TYPE_CHECKING:
     import requests
 
     from scanctl.notify.config import NotifySettings
+    from scanctl.settings import Settings
 
 log = get_logger("scan")
 TEST_HOOK_ENV = "SCANCTL_TEST_HOOK"  # test-only fault injection: fail:v2, pause_in_write:SECONDS
@@ -59,12 +52,11 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ScanRequest:
-    """The options of `scanctl scan` (PRODUCT.md §3)."""
+    """The options of `scanctl scan` (PRODUCT.md §3), resolved: ``versions`` are registered
+    engine names (`engines.selection.versions_for`); the limits flags are in the settings."""
 
+    versions: tuple[str, ...]
     date: dt.date | None = None
-    versions: str | None = None
-    kospi_limit: int | None = None
-    kosdaq_limit: int | None = None
     sync: bool = False
     save: bool = True
     notify: bool = True
@@ -122,20 +114,10 @@ class ScanOutcome:
         }
 
 
-def resolve_versions(db: sqlite_utils.Database, text: str | None) -> tuple[str, ...]:
-    """No --version → `active_engine`; `all` → `scan_all_versions`; else a comma list."""
-    if not text:
-        return parse_versions(get_setting(db, "active_engine"))
-    versions = parse_versions(text, allow_all=True)
-    if versions == ("all",):
-        return parse_versions(get_setting(db, "scan_all_versions"))
-    return versions
-
-
 def run_scan(
     db: sqlite_utils.Database,
     lock_path: Path,
-    config: Config,
+    settings: Settings,
     request: ScanRequest,
     progress: Progress | None = None,
 ) -> ScanOutcome:
@@ -148,20 +130,16 @@ def run_scan(
     """
     import requests
 
-    from scanctl.notify.config import load_healthcheck_settings, load_notify_settings
     from scanctl.notify.healthcheck import Healthcheck
 
-    notify_settings = load_notify_settings(config)  # a bad [notify] fails before anything runs
     with run_lock(lock_path), requests.Session() as session:
-        healthcheck = Healthcheck.from_settings(load_healthcheck_settings(config), session)
+        healthcheck = Healthcheck.from_settings(settings.healthcheck, session)
         healthcheck.start()
         exit_code, summary = 1, "internal error"  # what the ping says if anything escapes
         try:
-            outcome = _run_locked(
-                db, config, request, progress or (lambda _: None), notify_settings
-            )
+            outcome = _run_locked(db, settings, request, progress or (lambda _: None))
             if outcome.notification.get("status") == "enqueued":
-                _deliver(db, outcome, notify_settings, session)
+                _deliver(db, outcome, settings.notify, session)
             exit_code, summary = outcome.exit_code, outcome.message
             return outcome
         except ScanctlError as exc:
@@ -204,16 +182,11 @@ def _deliver(
 
 
 def _run_locked(
-    db: sqlite_utils.Database,
-    config: Config,
-    request: ScanRequest,
-    progress: Progress,
-    notify_settings: NotifySettings,
+    db: sqlite_utils.Database, settings: Settings, request: ScanRequest, progress: Progress
 ) -> ScanOutcome:
-    options = ScanOptions.from_mapping(config.section("scan"))
-    params = RunParams.from_config(config).with_limits(request.kospi_limit, request.kosdaq_limit)
+    options, params = settings.scan, settings.run
     day = request.date or today_kst()
-    versions = resolve_versions(db, request.versions)
+    versions = request.versions
     calendar = KrxCalendar.from_db(db)
     try:
         verdict = gates.check_session(
@@ -228,21 +201,27 @@ def _run_locked(
             progress("sync")
             from scanctl.providers.sync import sync_for_scan
 
-            sync_for_scan(db, config, day, force=request.force)
+            sync_for_scan(
+                db,
+                settings.data,
+                day,
+                force=request.force,
+                close_margin_minutes=settings.scan.close_margin_minutes,
+            )
         gates.check_data(db, day, options.data_gate_threshold)
     except DataNotReady as exc:
         _record_not_run(db, day, versions, request, "failed", str(exc))
         return ScanOutcome(date=day, status="data_not_ready", exit_code=3, message=str(exc))
 
     progress("load")
-    data = load_market_data(db, day, max_lookback(params, versions), params.market)
+    data = load_market_data(db, day, params.max_lookback(versions), params.market)
     condition, outcomes = scan_session(data, day, params, versions, progress)
     enqueue = None
     if request.save and request.notify:
         from scanctl.notify.outbox import enqueue_run
 
         def enqueue(db: sqlite_utils.Database) -> None:
-            enqueue_run(db, notify_settings, day, _summaries(outcomes), renotify=request.renotify)
+            enqueue_run(db, settings.notify, day, _summaries(outcomes), renotify=request.renotify)
 
     if request.save:
         save_session(db, day, request.trigger, outcomes, condition, params, enqueue)
@@ -285,10 +264,6 @@ def _record_not_run(
                     params=None,
                 ),
             )
-
-
-def max_lookback(params: RunParams, versions: tuple[str, ...]) -> int:
-    return max(params.lookback(version) for version in versions)
 
 
 def scan_session(
@@ -380,7 +355,7 @@ def save_session(
                     matched_count=outcome.matched_count,
                     error=outcome.error,
                     market_condition=condition,
-                    params=plain(_params_record(params, version)),
+                    params=plain(params.record(version)),
                 ),
             )
         if enqueue is not None:
@@ -388,14 +363,6 @@ def save_session(
         pause = os.environ.get(TEST_HOOK_ENV, "")
         if pause.startswith("pause_in_write:"):
             time.sleep(float(pause.split(":", 1)[1]))
-
-
-def _params_record(params: RunParams, version: str) -> dict[str, Any]:
-    return {
-        "universe": params.universe.to_record(),
-        "market": params.market.to_record(),
-        version: getattr(params, version).to_record(),
-    }
 
 
 def _bar_source(db: sqlite_utils.Database, day: dt.date) -> str:

@@ -29,7 +29,8 @@ def build_demo_db(path: Path, n_tickers: int = 2700, n_sessions: int = 400) -> N
 def child_engines(db_path: str) -> None:
     """Runs in its own process: time from panel in memory to ranked picks, then report RSS."""
     from scanctl.config import Config
-    from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
+    from scanctl.engines.params import RunParams
+    from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
 
     db = open_db(db_path)
@@ -155,8 +156,9 @@ def bench_real_data_counts(folder: Path) -> None:
         print("real-data pick counts: skipped (../shared/data/krx absent)")
         return
     from scanctl.config import Config
+    from scanctl.engines.params import RunParams
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
+    from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
     from scanctl.store.importer import import_files
 

@@ -31,6 +31,7 @@ def main(**naver: float) -> None:
     from scanctl.config import Config
     from scanctl.market.calendar import KrxCalendar
     from scanctl.providers.base import make_provider
+    from scanctl.providers.settings import DataConfig
     from scanctl.providers.sync import sync
     from scanctl.store.bars import upsert_bars
     from scanctl.store.db import open_db, write_transaction
@@ -49,7 +50,7 @@ def main(**naver: float) -> None:
         with write_transaction(db):
             upsert_bars(db, stored, "naver")
         table = {"base_url": fake.url, "listing_url": fake.url, **naver}
-        config = Config(sections={"data": {"naver": table}})
+        config = DataConfig.from_config(Config(sections={"data": {"naver": table}}))
         provider = make_provider("naver", config, db)
         settings = provider.client.settings
         started = time.perf_counter()

@@ -107,7 +107,9 @@ def test_bad_csv_row_exit_2_nothing_written(tmp_path, db_path):
 
 def test_config_show_masks_secrets(tmp_path, db_path):
     config = tmp_path / "c.toml"
-    config.write_text('[notify.slack]\nwebhook_url = "https://hooks.example/T000/SECRET"\n')
+    config.write_text(
+        '[notify.channels.team]\ntype = "slack"\nwebhook_url = "https://hooks.example/T000/SECRET"\n'
+    )
     result = invoke(db_path, "--config", str(config), "config", "show")
     assert result.exit_code == 0, result.output
     assert "SECRET" not in result.stdout and "********" in result.stdout

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from scanctl.engines import scoring as sc
+from scanctl.errors import ConfigError
 from tests.engines.builders import condition, make_input, ticker
 
 SWING, POSITION, LONGTERM, WATCH = "스윙", "포지션", "장기", "관찰"
@@ -300,10 +301,10 @@ def test_signal_counts_and_details():
     assert details["total"] == 9.0  # 3 + 2 + 2 + 2
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- weights
 
 
-def test_is_number_and_is_int():
-    assert sc.is_number(1) and sc.is_number(0.5)
-    assert not sc.is_number(True) and not sc.is_number(math.inf) and not sc.is_number("1")
-    assert sc.is_int(3) and not sc.is_int(3.0) and not sc.is_int(False)
+@pytest.mark.parametrize("bad", [True, math.inf, math.nan, "1", -1])
+def test_weights_are_numbers_at_least_zero(bad):
+    with pytest.raises(ConfigError, match=r"cross must be a number ≥ 0, got"):
+        sc.Weights(cross=bad)

@@ -10,9 +10,13 @@ from scanctl.config import MASK, Config, is_secret_key, load_config, mask_value
 from scanctl.errors import ConfigError
 from scanctl.notify.config import (
     ChannelConfig,
+    HealthcheckSettings,
+    NotifySettings,
+    describe,
     load_healthcheck_settings,
     load_notify_settings,
 )
+from tests.declared import bounded, check_declarations
 
 CONFIG_TOML = """
 [notify]
@@ -149,26 +153,32 @@ def test_template_file_next_to_config(tmp_path):
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ({"colour": 1}, r"notify\.colour: unknown key"),
-        ({"top_n": -1}, r"notify\.top_n: expected an integer from 0 to 50, got -1"),
-        ({"top_n": True}, r"notify\.top_n: expected an integer"),
-        ({"timeout_s": 0}, r"notify\.timeout_s: expected a number"),
-        ({"max_attempts": 0}, r"notify\.max_attempts: expected an integer from 1 to 10"),
-        ({"template": "/nonexistent/t.txt"}, r"notify\.template: cannot read"),
-        ({"channels": []}, r"notify\.channels: expected a table"),
-        ({"channels": {"x": {"type": "pager"}}}, r"notify\.channels\.x\.type: expected one of"),
+        (
+            {"colour": 1},
+            r"\[notify\] unknown key 'colour'; known keys: template, .*channels\.<name>",
+        ),
+        ({"top_n": -1}, r"\[notify\] top_n must be an integer between 0 and 50, got -1"),
+        ({"top_n": True}, r"\[notify\] top_n must be an integer"),
+        ({"timeout_s": 0}, r"\[notify\] timeout_s must be a number ≥ 0\.05 and ≤ 300, got 0"),
+        ({"max_attempts": 0}, r"\[notify\] max_attempts must be an integer between 1 and 10"),
+        ({"template": "/nonexistent/t.txt"}, r"\[notify\] template: cannot read"),
+        ({"channels": []}, r"\[notify\] channels: expected a table"),
+        (
+            {"channels": {"x": {"type": "pager"}}},
+            r"\[notify\.channels\.x\] type must be one of solapi, telegram, .*, got 'pager'",
+        ),
         ({"channels": {"log": {"type": "slack"}}}, r"'log' is reserved"),
         (
             {"channels": {"ops": {"type": "telegram", "chat_id": "1"}}},
-            r"notify\.channels\.ops\.bot_token: missing; a telegram channel needs",
+            r"\[notify\.channels\.ops\] bot_token: missing; a telegram channel needs",
         ),
         (
             {"channels": {"ops": {"type": "slack", "webhook_url": "x", "colour": 1}}},
-            r"notify\.channels\.ops\.colour: unknown key for type 'slack'",
+            r"\[notify\.channels\.ops\] unknown key 'colour' for type 'slack'",
         ),
         (
             {"channels": {"ops": {"type": "slack", "webhook_url": "https://a.b/c", "daily": 1}}},
-            r"notify\.channels\.ops\.daily: expected true or false",
+            r"\[notify\.channels\.ops\] daily must be true or false",
         ),
         (
             {
@@ -185,7 +195,7 @@ def test_template_file_next_to_config(tmp_path):
                     }
                 }
             },
-            r"notify\.channels\.k\.alerts: AlimTalk sends only pre-approved templates",
+            r"\[notify\.channels\.k\] alerts: AlimTalk sends only pre-approved templates",
         ),
         (
             {
@@ -201,7 +211,7 @@ def test_template_file_next_to_config(tmp_path):
                     }
                 }
             },
-            r"notify\.channels\.k\.to: expected a phone number of digits, got 'call me'",
+            r"\[notify\.channels\.k\] to must be a phone number of 8 to 15 digits.*'call me'",
         ),
     ],
 )
@@ -212,11 +222,13 @@ def test_invalid_notify_section(section, message):
 
 def test_bad_secret_values_are_not_repeated():
     section = {"channels": {"hook": {"type": "webhook", "webhook_url": "ftp://host/SECRETPATH"}}}
-    with pytest.raises(ConfigError, match=r"hook\.webhook_url: expected an http") as caught:
+    with pytest.raises(ConfigError, match=r"hook\] webhook_url must be an http") as caught:
         load_notify_settings(notify(section))
     assert "SECRETPATH" not in str(caught.value)
     section = {"channels": {"ops": {"type": "telegram", "bot_token": 12345678, "chat_id": "1"}}}
-    with pytest.raises(ConfigError, match=r"ops\.bot_token: expected a non-empty string, got a "):
+    with pytest.raises(
+        ConfigError, match=r"ops\] bot_token must be a non-empty string, got a secret value"
+    ):
         load_notify_settings(notify(section))
 
 
@@ -225,7 +237,7 @@ def test_bad_secret_values_are_not_repeated():
     [
         ("{date} {total}", r"unknown placeholder \{total\}"),
         ("{date.year}", r"unknown placeholder \{date\.year\}"),
-        ("{date", r"notify\.template .*placeholders are"),
+        ("{date", r"\[notify\] template .*placeholders are"),
     ],
 )
 def test_template_placeholders_are_checked(tmp_path, text, message):
@@ -239,9 +251,9 @@ def test_healthcheck_section():
     config = Config(sections={"healthcheck": {"ping_url": "https://hc.test/abc/", "timeout_s": 3}})
     health = load_healthcheck_settings(config)
     assert (health.ping_url, health.timeout_s) == ("https://hc.test/abc", 3)
-    with pytest.raises(ConfigError, match=r"healthcheck\.url: use healthcheck\.ping_url"):
+    with pytest.raises(ConfigError, match=r"\[healthcheck\] url: use ping_url"):
         load_healthcheck_settings(Config(sections={"healthcheck": {"url": "https://x.test"}}))
-    with pytest.raises(ConfigError, match=r"healthcheck\.ping_url: expected an http"):
+    with pytest.raises(ConfigError, match=r"\[healthcheck\] ping_url must be an http"):
         load_healthcheck_settings(Config(sections={"healthcheck": {"ping_url": "hc.test/x"}}))
 
 
@@ -249,3 +261,31 @@ def test_channel_receives():
     channel = ChannelConfig(name="a", type="slack", daily=False, alerts=True)
     assert not channel.receives("daily")
     assert channel.receives("failure") and channel.receives("test")
+
+
+# ---- declared keys --------------------------------------------------------------------------
+
+SECTIONS = {"notify": NotifySettings, "healthcheck": HealthcheckSettings}
+LOADERS = {"notify": load_notify_settings, "healthcheck": load_healthcheck_settings}
+
+
+def test_every_key_is_described_with_a_default_its_rule_accepts():
+    for section_class in SECTIONS.values():
+        check_declarations(section_class)
+    keys = {(doc.section, doc.key) for doc in describe()}
+    assert ("notify", "top_n") in keys and ("healthcheck", "ping_url") in keys
+    assert ("notify", "channels") not in keys and ("notify", "template_text") not in keys
+    assert load_notify_settings(Config()) == NotifySettings()
+    assert load_healthcheck_settings(Config()) == HealthcheckSettings()
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [(section, key, value) for section, cls in SECTIONS.items() for key, value in bounded(cls)],
+)
+def test_an_out_of_range_value_names_the_key_and_its_source(section, key, value):
+    with pytest.raises(ConfigError, match=rf"^\[{section}\] {key} must be .*, got {value!r}$"):
+        LOADERS[section](Config(sections={section: {key: value}}))
+    variable = f"SCANCTL_{section.upper()}_{key.upper()}"
+    with pytest.raises(ConfigError, match=rf"got {value!r} \(from {variable}\)$"):
+        LOADERS[section](load_config(None, environ={variable: repr(value)}))

@@ -24,6 +24,7 @@ from scanctl.providers.base import (
 )
 from scanctl.providers.breaker import breaker_state
 from scanctl.providers.kis_master import parse_master, read_master
+from scanctl.providers.settings import DataConfig
 from scanctl.providers.tokens import CredentialsRejected
 from tests.providers.kis_server import (
     APP_KEY,
@@ -56,7 +57,7 @@ def fake():
         yield fake
 
 
-def kis_config(fake: FakeKis, **extra) -> Config:
+def kis_config(fake: FakeKis, **extra) -> DataConfig:
     table = {
         "base_url": fake.url,
         "master_url": f"{fake.url}/master",
@@ -68,7 +69,7 @@ def kis_config(fake: FakeKis, **extra) -> Config:
         "rate_per_s": 1_000,
         **extra,
     }
-    return Config(sections={"data": {"kis": table}})
+    return DataConfig.from_config(Config(sections={"data": {"kis": table}}))
 
 
 @pytest.fixture
@@ -406,16 +407,16 @@ def test_rate_above_20_per_second_is_refused(fake, db, monkeypatch):
 
 
 def test_credentials_are_required_and_come_from_the_environment(fake, db, tmp_path, monkeypatch):
-    from scanctl.config import load_config
+    from scanctl.settings import read_sources as load_config
 
     path = tmp_path / "c.toml"
     path.write_text(f'[data.kis]\nbase_url = "{fake.url}"\n')
     with pytest.raises(
         ConfigError, match="set app_key in \\[data.kis\\] or SCANCTL_DATA_KIS_APP_KEY"
     ):
-        make_provider("kis", load_config(path, environ={}), db)
+        make_provider("kis", DataConfig.from_config(load_config(path, environ={})), db)
     environ = {"SCANCTL_DATA_KIS_APP_KEY": APP_KEY, "SCANCTL_DATA_KIS_APP_SECRET": APP_SECRET}
-    provider = make_provider("kis", load_config(path, environ=environ), db)
+    provider = make_provider("kis", DataConfig.from_config(load_config(path, environ=environ)), db)
     assert provider.client.redact(f"{APP_KEY}/{APP_SECRET}") == f"{MASK}/{MASK}"
     provider.close()
 

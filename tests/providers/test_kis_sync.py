@@ -15,6 +15,7 @@ from scanctl.providers import kis as kis_module
 from scanctl.providers.base import make_provider
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.records import read_events
+from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
 from scanctl.store.bars import upsert_bars
 from scanctl.store.db import write_transaction
@@ -59,7 +60,8 @@ def table(fake: FakeKis, **extra) -> dict:
 
 
 def run(db, fake, calendar):
-    provider = make_provider("kis", Config(sections={"data": {"kis": table(fake)}}), db)
+    data = DataConfig.from_config(Config(sections={"data": {"kis": table(fake)}}))
+    provider = make_provider("kis", data, db)
     try:
         return sync(db, provider, [DAY], calendar)
     finally:

@@ -15,6 +15,7 @@ from scanctl.clock import KST
 from scanctl.config import MASK, Config
 from scanctl.providers import kis as kis_module
 from scanctl.providers.base import make_provider
+from scanctl.providers.settings import DataConfig
 from scanctl.providers.tokens import RENEW_MARGIN, Token, TokenCache, TokenKeeper, tokens_dir
 from tests.providers.kis_server import (
     APP_KEY,
@@ -43,7 +44,7 @@ def fake(sessions):
         yield fake
 
 
-def config(fake: FakeKis, **extra) -> Config:
+def config(fake: FakeKis, **extra) -> DataConfig:
     table = {
         "base_url": fake.url,
         "master_url": f"{fake.url}/master",
@@ -55,7 +56,7 @@ def config(fake: FakeKis, **extra) -> Config:
         "rate_per_s": 1_000,
         **extra,
     }
-    return Config(sections={"data": {"kis": table}})
+    return DataConfig.from_config(Config(sections={"data": {"kis": table}}))
 
 
 def run_once(fake: FakeKis, db) -> None:

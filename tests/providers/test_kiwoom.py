@@ -14,6 +14,7 @@ from scanctl.config import MASK, Config
 from scanctl.errors import DataNotReady
 from scanctl.providers.base import SourceBlocked, SourceExhausted, make_provider
 from scanctl.providers.gates import SyncGateFailed
+from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
 from scanctl.providers.tokens import CredentialsRejected
 from scanctl.store.bars import upsert_bars
@@ -46,7 +47,7 @@ def fake():
         yield fake
 
 
-def kiwoom_config(fake: FakeKiwoom, **extra) -> Config:
+def kiwoom_config(fake: FakeKiwoom, **extra) -> DataConfig:
     table = {
         "base_url": fake.url,
         "app_key": APP_KEY,
@@ -57,7 +58,7 @@ def kiwoom_config(fake: FakeKiwoom, **extra) -> Config:
         "rate_per_s": 1_000,
         **extra,
     }
-    return Config(sections={"data": {"kiwoom": table}})
+    return DataConfig.from_config(Config(sections={"data": {"kiwoom": table}}))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from scanctl.providers.base import (
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.krx_openapi import parse_daily
 from scanctl.providers.records import read_events
+from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
 from scanctl.providers.tokens import CredentialsRejected
 from scanctl.store.bars import upsert_bars
@@ -42,7 +43,7 @@ def fake():
         yield fake
 
 
-def krx_config(fake: FakeKrx, **extra) -> Config:
+def krx_config(fake: FakeKrx, **extra) -> DataConfig:
     table = {
         "base_url": fake.url,
         "auth_key": AUTH_KEY,
@@ -52,7 +53,7 @@ def krx_config(fake: FakeKrx, **extra) -> Config:
         "rate_per_s": 1_000,
         **extra,
     }
-    return Config(sections={"data": {"krx-openapi": table}})
+    return DataConfig.from_config(Config(sections={"data": {"krx-openapi": table}}))
 
 
 @pytest.fixture

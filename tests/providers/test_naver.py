@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scanctl.config import Config
 from scanctl.providers.base import PayloadError, Provider, SourceBlocked, make_provider
 from scanctl.providers.naver import parse_chart, parse_listing
+from scanctl.providers.settings import DataConfig
 from tests.providers.naver_server import (
     BLOCK_PAGE,
     JSON_TYPE,
@@ -29,7 +30,7 @@ DAY = dt.date(2025, 11, 28)
 FIXTURE = Path(__file__).parent / "data" / "naver_sise_005930.xml"
 
 
-def naver_config(fake: FakeNaver, **settings) -> Config:
+def naver_config(fake: FakeNaver, **settings) -> DataConfig:
     table = {
         "base_url": fake.url,
         "listing_url": fake.url,
@@ -39,7 +40,7 @@ def naver_config(fake: FakeNaver, **settings) -> Config:
         "rate_per_s": 1_000,
         **settings,
     }
-    return Config(sections={"data": {"naver": table}})
+    return DataConfig.from_config(Config(sections={"data": {"naver": table}}))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ environment variables, validation messages, credentials, and the provider regist
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,15 @@ from scanctl.errors import ConfigError
 from scanctl.providers.base import PROVIDERS, ProviderSpec, make_provider, provider_spec
 from scanctl.providers.naver import NaverProvider
 from scanctl.providers.settings import (
+    DataConfig,
     DataSettings,
+    HttpSettings,
+    declared_options,
+    describe,
     parse_data_settings,
     provider_config,
 )
+from tests.declared import bounded, check_declarations, declared
 
 
 def config_from(tmp_path: Path, text: str, environ: dict[str, str] | None = None):
@@ -60,10 +66,22 @@ timeout_s = 7
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[data.naver]\nmax_in_flight = 6\n", r"max_in_flight = 6: out of range 1 … 5"),
-        ("[data.naver]\nmax_in_flight = 2.5\n", r"max_in_flight = 2.5: must be an integer"),
-        ("[data.naver]\ntimeout_s = true\n", r"timeout_s = True: must be a number"),
-        ('[data.naver]\nbase_url = "ftp://x"\n', r"base_url = 'ftp://x': must be an http"),
+        (
+            "[data.naver]\nmax_in_flight = 6\n",
+            r"\[data.naver\] max_in_flight must be an integer between 1 and 5, got 6 \(from config",
+        ),
+        (
+            "[data.naver]\nmax_in_flight = 2.5\n",
+            r"max_in_flight must be an integer between 1 and 5, got 2.5",
+        ),
+        (
+            "[data.naver]\ntimeout_s = true\n",
+            r"timeout_s must be a number ≥ 0.01 and ≤ 600, got True",
+        ),
+        (
+            '[data.naver]\nbase_url = "ftp://x"\n',
+            r"base_url must be an http:// or https:// URL, got 'ftp://x'",
+        ),
         ('[data.naver]\ntoken = "x"\n', r"\[data.naver\] token: unknown key; known keys: "),
     ],
 )
@@ -75,10 +93,13 @@ def test_bad_provider_keys(tmp_path, text, message):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[data]\ncoverage_min = 1.5\n", r"coverage_min = 1.5: out of range 0.0 … 1.0"),
+        (
+            "[data]\ncoverage_min = 1.5\n",
+            r"\[data\] coverage_min must be a number ≥ 0 and ≤ 1, got 1.5",
+        ),
         (
             '[data]\nprovider = "yahoo"\n',
-            r"provider = 'yahoo': unknown provider; known: kis, kiwoom, krx-openapi, naver",
+            r"provider must be one of kis, kiwoom, krx-openapi, naver, got 'yahoo'",
         ),
         ("[data]\ncoverage = 0.9\n", r"\[data\] coverage: unknown key; known keys: provider"),
     ],
@@ -91,12 +112,12 @@ def test_bad_data_keys(tmp_path, text, message):
 def test_unknown_source_lists_known_ones(tmp_path, db):
     known = r"known: kis, kiwoom, krx-openapi, naver"
     with pytest.raises(ConfigError, match=rf"unknown provider 'kiwoomx'; {known}"):
-        make_provider("kiwoomx", config_from(tmp_path, ""), db)
+        make_provider("kiwoomx", DataConfig.from_config(config_from(tmp_path, "")), db)
 
 
 def test_make_provider_builds_naver_from_config(tmp_path, db):
     text = '[data.naver]\nbase_url = "http://127.0.0.1:9"\nlisting_url = "http://127.0.0.1:8"\n'
-    provider = make_provider(None, config_from(tmp_path, text), db)
+    provider = make_provider(None, DataConfig.from_config(config_from(tmp_path, text)), db)
     try:
         assert isinstance(provider, NaverProvider) and provider.name == "naver"
         assert provider.chart_url == "http://127.0.0.1:9/sise.nhn"
@@ -128,3 +149,75 @@ def test_credentials_are_required_and_named(tmp_path):
 def test_registry_entries_import():
     for name in PROVIDERS:
         assert provider_spec(name).name == name
+
+
+# ---- declared keys --------------------------------------------------------------------------
+
+
+def test_every_key_is_described_with_a_default_its_rule_accepts():
+    check_declarations(DataSettings)
+    check_declarations(HttpSettings)
+    docs = describe()
+    assert [doc.key for doc in docs if doc.section == "data"] == list(DataSettings.keys())
+    for name in PROVIDERS:
+        spec = provider_spec(name)
+        options = declared_options(spec)
+        assert spec.options is options  # every real provider declares its keys
+        check_declarations(options)
+        HttpSettings.from_mapping(spec.http_defaults)  # the provider's defaults pass the rules
+        defaults = {key: default for key, _, default in declared(options)}
+        assert all(defaults[key] is None for key in spec.required)
+        table = {doc.key: doc for doc in docs if doc.section == f"data.{name}"}
+        assert list(table) == [*HttpSettings.keys(), *options.keys()]
+        assert table["base_url"].default == spec.http_defaults["base_url"]
+        for key in spec.required:
+            assert table[key].secret and table[key].accepts.endswith("; required")
+        assert all(doc.doc for doc in table.values())
+
+
+@pytest.mark.parametrize(("key", "value"), bounded(DataSettings))
+def test_an_out_of_range_data_value_names_the_key_and_its_source(tmp_path, key, value):
+    message = rf"^\[data\] {key} must be .*, got {value!r} \(from config file '.*'\)$"
+    with pytest.raises(ConfigError, match=message):
+        parse_data_settings(config_from(tmp_path, f"[data]\n{key} = {value!r}\n"))
+    variable = f"SCANCTL_DATA_{key.upper()}"
+    with pytest.raises(ConfigError, match=rf"got {value!r} \(from {variable}\)$"):
+        parse_data_settings(config_from(tmp_path, "", {variable: repr(value)}))
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+@pytest.mark.parametrize(("key", "value"), bounded(HttpSettings))
+def test_an_out_of_range_http_value_names_the_table_key_and_source(tmp_path, provider, key, value):
+    spec = provider_spec(provider)
+    table = rf"\[data\.{re.escape(provider)}\]"
+    text = f'[data."{provider}"]\n{key} = {value!r}\n'
+    with pytest.raises(
+        ConfigError, match=rf"^{table} {key} must be .*, got {value!r} \(from config"
+    ):
+        provider_config(config_from(tmp_path, text), spec)
+    variable = f"SCANCTL_DATA_{provider.replace('-', '_').upper()}_{key.upper()}"
+    with pytest.raises(ConfigError, match=rf"^{table} {key} .* \(from {variable}\)$"):
+        provider_config(config_from(tmp_path, "", {variable: repr(value)}), spec)
+
+
+def test_a_bad_credential_is_named_with_its_source_but_not_shown(tmp_path):
+    variable = "SCANCTL_DATA_KRX_OPENAPI_AUTH_KEY"
+    with pytest.raises(ConfigError) as caught:
+        provider_config(
+            config_from(tmp_path, "", {variable: "[1, 2]"}), provider_spec("krx-openapi")
+        )
+    assert str(caught.value) == (
+        "[data.krx-openapi] auth_key must be a non-empty string, got a secret value "
+        f"(from {variable})"
+    )
+    digits = config_from(tmp_path, "", {variable: "123456"})  # the environment reads a number
+    settings = provider_config(digits, provider_spec("krx-openapi"))
+    assert settings.options["auth_key"] == "123456" and "123456" not in repr(settings)
+
+
+def test_provider_urls_are_checked_when_loaded(tmp_path):
+    text = '[data.kis]\nmaster_url = "master.test"\napp_key = "k"\napp_secret = "s"\n'
+    with pytest.raises(
+        ConfigError, match=r"^\[data\.kis\] master_url must be an http:// or https://"
+    ):
+        provider_config(config_from(tmp_path, text), provider_spec("kis"))

@@ -16,7 +16,7 @@ from scanctl.providers.base import DayBars, PreviousClose, SourceBlocked, make_p
 from scanctl.providers.breaker import breaker_state, reset_breaker
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.records import read_events
-from scanctl.providers.settings import DataSettings
+from scanctl.providers.settings import DataConfig, DataSettings
 from scanctl.providers.sync import resolve_dates, run_sync, sync, sync_for_scan
 from scanctl.store.bars import TickerRow, upsert_bars, upsert_tickers
 from scanctl.store.db import write_transaction
@@ -35,7 +35,7 @@ DAY = dt.date(2025, 11, 28)
 PREVIOUS = dt.date(2025, 11, 27)
 
 
-def naver_config(fake: FakeNaver, **naver) -> Config:
+def naver_config(fake: FakeNaver, **naver) -> DataConfig:
     table = {
         "base_url": fake.url,
         "listing_url": fake.url,
@@ -45,7 +45,7 @@ def naver_config(fake: FakeNaver, **naver) -> Config:
         "rate_per_s": 1_000,
         **naver,
     }
-    return Config(sections={"data": {"naver": table}})
+    return DataConfig.from_config(Config(sections={"data": {"naver": table}}))
 
 
 def run(db, fake, dates, calendar, settings: DataSettings | None = None, **naver):

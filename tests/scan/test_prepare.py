@@ -5,7 +5,8 @@ import datetime as dt
 import numpy as np
 
 from scanctl.config import Config
-from scanctl.scan.prepare import RunParams, load_market_data, prepare_inputs, run_engine
+from scanctl.engines.params import RunParams
+from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
 from scanctl.store.db import open_db
 
 DAY = dt.date(2025, 11, 28)
@@ -35,7 +36,7 @@ def test_limits_override_and_engine_lookbacks(scan_db, tmp_path):
     db = open_db(scan_db)
     path = tmp_path / "c.toml"
     path.write_text("[engines.v1]\nlookback = 120\n")
-    from scanctl.config import load_config
+    from scanctl.settings import read_sources as load_config
 
     params = RunParams.from_config(load_config(path, environ={})).with_limits(10, 0)
     data = load_market_data(db, DAY, 220, params.market)

@@ -63,10 +63,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from scanctl.config import Origin, Section, SettingError, setting
+from scanctl.engines import scoring as sc_rules
 from scanctl.engines.base import (
     NOT_IN_TOP_K,
     NOT_IN_UNIVERSE,
@@ -80,19 +83,18 @@ from scanctl.engines.base import (
 from scanctl.engines.v3 import midterm, pullback
 from scanctl.engines.v3.midterm import MidtermOutcome, MidtermParams, evaluate_midterm
 from scanctl.engines.v3.pullback import PullbackOutcome, PullbackParams, evaluate_pullback
-from scanctl.errors import ConfigError
 from scanctl.market.condition import MarketCondition
+
+if TYPE_CHECKING:
+    from scanctl.config import Config
 
 __all__ = ["MidtermParams", "PullbackParams", "V3Params", "route", "run_v3"]
 
 VERSION = "v3"
 ROUTE_STATUS, ROUTE_REGIME, ROUTE_RISK = "ok", "neutral", "normal"  # §7.1
 # §4.1 base risk (informational for v3, §8.3): fixed at the v1/v2 defaults.
-RSI_OVERBOUGHT = 80.0
-VOL_SPIKE_MULT = 3.0
-MOMENTUM_DURATION_MIN = 3
-PRICE_EXHAUSTION_UP_DAYS = 4
-RISK_POINTS = {"rsi_overbought": 2, "vol_spike": 2, "momentum_weak": 1, "price_exhaustion": 1}
+# §4.1 risk for v3's records: vol_spike_threshold 3.0 and momentum_duration_min 3 (§9.3).
+_RISK_DEFAULTS = SimpleNamespace(vol_spike_threshold=3.0, momentum_duration_min=3)
 # §8.3 thresholds: the configured limits each sub-engine's checks use.
 THRESHOLD_KEYS = {
     midterm.NAME: (
@@ -121,7 +123,7 @@ Outcome = MidtermOutcome | PullbackOutcome
 
 
 @dataclass(frozen=True)
-class V3Params:
+class V3Params(Section):
     """``[engines.v3]`` and its two sub-tables (ENGINES.md §9.5).
 
     Attributes
@@ -129,29 +131,29 @@ class V3Params:
     pullback_enabled
         §7.1: false never routes to pullback.
     midterm, pullback
-        ``[engines.v3.midterm]``, ``[engines.v3.pullback]``.
+        ``[engines.v3.midterm]``, ``[engines.v3.pullback]``: sections of their own, not keys.
     """
 
     SECTION: ClassVar[str] = "engines.v3"
+    # The sub-tables, each a section of its own (listed by `config keys`).
+    SUBSECTIONS: ClassVar[tuple[type, ...]] = (MidtermParams, PullbackParams)
 
-    pullback_enabled: bool = True  # §9.5, §7.1
+    pullback_enabled: bool = setting(True, "false never routes to pullback (§9.5, §7.1)")
     midterm: MidtermParams = field(default_factory=MidtermParams)
     pullback: PullbackParams = field(default_factory=PullbackParams)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.pullback_enabled, bool):
-            raise ConfigError(
-                f"[{self.SECTION}] pullback_enabled must be true or false, "
-                f"got {self.pullback_enabled!r}"
-            )
+    def validate(self) -> None:
+        """Both sub-tables built, with one lookback (v3 reads one window)."""
         for name, kind in (("midterm", MidtermParams), ("pullback", PullbackParams)):
             if not isinstance(getattr(self, name), kind):
-                raise ConfigError(f"[{self.SECTION}] {name} must be a {kind.__name__}")
+                raise self.fail(name, f"a {kind.__name__}", getattr(self, name))
         if self.pullback.lookback != self.midterm.lookback:
-            raise ConfigError(
-                f"[{PullbackParams.SECTION}] lookback must equal [{MidtermParams.SECTION}] "
-                f"lookback ({self.midterm.lookback}) because v3 reads one window, "
-                f"got {self.pullback.lookback!r}"
+            raise SettingError(
+                PullbackParams.SECTION,
+                "lookback",
+                f"lookback must equal [{MidtermParams.SECTION}] lookback "
+                f"({self.midterm.lookback}) because v3 reads one window, "
+                f"got {self.pullback.lookback!r}",
             )
 
     @property
@@ -160,38 +162,55 @@ class V3Params:
         return self.midterm.lookback
 
     @classmethod
-    def from_mapping(
+    def from_mapping(  # type: ignore[override]  # three tables, one origin each
         cls,
         v3_mapping: Mapping[str, Any] | None = None,
         midterm_mapping: Mapping[str, Any] | None = None,
         pullback_mapping: Mapping[str, Any] | None = None,
+        *,
+        origin: Origin | None = None,
+        midterm_origin: Origin | None = None,
+        pullback_origin: Origin | None = None,
     ) -> V3Params:
-        """Build from the three TOML tables; missing keys take their defaults.
+        """Build from the three TOML tables; missing keys take their defaults. ``origin``,
+        ``midterm_origin`` and ``pullback_origin`` say where each table's values came from.
 
         Raises
         ------
         ConfigError
-            On an unknown key of any table (the section and key are named) or a bad value.
+            On an unknown key of any table (the section and key are named) or a bad value,
+            with its source when the origins know it.
         """
-        v3_mapping = dict(v3_mapping or {})
-        for key in v3_mapping:
-            if key != "pullback_enabled":
-                raise ConfigError(
-                    f"[{cls.SECTION}] unknown key {key!r}; known keys: pullback_enabled"
-                )
-        return cls(
-            **v3_mapping,
-            midterm=MidtermParams.from_mapping(midterm_mapping),
-            pullback=PullbackParams.from_mapping(pullback_mapping),
-        )
-
-    def to_record(self) -> dict[str, Any]:
-        """The effective parameters as plain JSON (§8.6 ``params``)."""
-        return {
-            "pullback_enabled": self.pullback_enabled,
-            "midterm": self.midterm.to_record(),
-            "pullback": self.pullback.to_record(),
+        v3_mapping = v3_mapping or {}
+        cls.check_keys(v3_mapping, origin)
+        origins = {
+            cls.SECTION: origin,
+            MidtermParams.SECTION: midterm_origin,
+            PullbackParams.SECTION: pullback_origin,
         }
+        try:
+            return cls(
+                **v3_mapping,
+                midterm=MidtermParams.from_mapping(midterm_mapping, midterm_origin),
+                pullback=PullbackParams.from_mapping(pullback_mapping, pullback_origin),
+            )
+        except SettingError as exc:
+            raise exc.located(origins.get(exc.section)) from None
+
+    @classmethod
+    def from_config(cls, config: Config) -> V3Params:
+        """``[engines.v3]`` and its sub-tables of ``config`` over the defaults."""
+        sections = (cls.SECTION, MidtermParams.SECTION, PullbackParams.SECTION)
+        v3, midterm, pullback = (config.section(name) for name in sections)
+        origins = [config.origin(name) for name in sections]
+        return cls.from_mapping(
+            v3,
+            midterm,
+            pullback,
+            origin=origins[0],
+            midterm_origin=origins[1],
+            pullback_origin=origins[2],
+        )
 
 
 def route(condition: MarketCondition, pullback_enabled: bool) -> tuple[bool, str | None]:
@@ -341,16 +360,12 @@ def _trend(inp: EngineInput, index: int) -> dict[str, Any]:
 
 
 def _risk(inp: EngineInput, index: int) -> dict[str, Any]:
-    """§4.1 base risk on bar t (informational for v3): risk_score and risk_flags."""
-    ind, sc = inp.indicators, inp.scalars
-    risk_flags = {
-        "rsi_overbought": bool(ind.RSI_TEMA[-1, index] > RSI_OVERBOUGHT),
-        "vol_spike": bool(inp.window.volume[-1, index] > VOL_SPIKE_MULT * ind.VOL_MA5[-1, index]),
-        "momentum_weak": bool(sc.macd_duration[index] < MOMENTUM_DURATION_MIN),
-        "price_exhaustion": bool(sc.up_days5[index] >= PRICE_EXHAUSTION_UP_DAYS),
-    }
-    score = sum(RISK_POINTS[name] for name, on in risk_flags.items() if on)
-    return {"risk_score": score, "risk_flags": risk_flags}
+    """§4.1 base risk on bar t (informational for v3, at the §9.3 defaults): risk_score and
+    risk_flags, by the same rule v1 and v2 use."""
+    risk = sc_rules.risk_flags(
+        sc_rules.BarT.of(inp), inp.scalars.macd_duration, inp.scalars.up_days5, _RISK_DEFAULTS
+    )
+    return {"risk_score": int(risk.base_risk[index]), "risk_flags": risk.record(index)}
 
 
 def _reasons(inp: EngineInput, outcome: Outcome, gated: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -440,3 +455,8 @@ def _run_record(
             pullback.NAME: {"ran": pull.ran, **counts(pull), "merged_count": merged},
         },
     }
+
+
+# The registry's names for this engine's parameters and compute function.
+Params = V3Params
+compute = run_v3

@@ -10,7 +10,7 @@
 4. Selection: score descending, then the universe tie-break (`base.ranked`), first ``top_n``.
 
 It also holds what the pullback sub-engine shares with it ("evaluated set as midterm",
-checks 1–2 identical, §7.3): the parameter validation base `SubParams` and
+checks 1–2 identical, §7.3): the parameter base `SubParams` and
 `liquidity_price_checks`.
 
 Over 400 lines because of those shared parts: the package is ``__init__`` (router and records),
@@ -20,16 +20,14 @@ midterm's, so they live here rather than in a fourth module.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 
+from scanctl.config import Section, setting
 from scanctl.engines.base import Check, CheckList, EngineInput, computable, plain, ranked
-from scanctl.errors import ConfigError
 
 NAME = "midterm"  # §7.1: sub-engine name, strategy and stored engine column
 SLOPE_FLOOR = 0.0  # §7.2 check 4 / §7.3 check 5: EMA60_SLOPE20_t > 0 (fixed)
@@ -42,88 +40,15 @@ LABEL_OTHER = "후보 종목"
 MIN_HISTORY_BARS = 21  # §0.4: every §1 value a v3 rule reads is defined from 21 bars (R20)
 
 
-def _is_number(value: object) -> bool:
-    """A finite int or float (a bool is not a number here)."""
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+class SubParams(Section):
+    """What the two sub-engine sections share: numbers are stored as floats, and a window of
+    ``lookback`` bars must hold the ``min_bars`` of history (§0.4)."""
 
+    FLOAT_NUMBERS: ClassVar[bool] = True
 
-class SubParams:
-    """Validation and TOML loading shared by the two sub-engine parameter classes."""
-
-    SECTION: ClassVar[str]
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> Self:
-        """Build from a TOML table; missing keys take their defaults.
-
-        Raises
-        ------
-        ConfigError
-            On an unknown key (named, with the known keys) or an invalid value.
-        """
-        known = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        for key in mapping or {}:
-            if key not in known:
-                raise ConfigError(
-                    f"[{cls.SECTION}] unknown key {key!r}; known keys: {', '.join(known)}"
-                )
-        return cls(**(mapping or {}))
-
-    def to_record(self) -> dict[str, Any]:
-        """The effective values as plain JSON (ENGINES.md §8.6 ``params``)."""
-        record = dataclasses.asdict(self)  # type: ignore[call-overload]
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
-
-    def _fail(self, name: str, expected: str, value: object) -> ConfigError:
-        return ConfigError(f"[{self.SECTION}] {name} must be {expected}, got {value!r}")
-
-    def _int(self, name: str, low: int, high: int | None = None) -> None:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(name, "an integer", value)
-        if value < low or (high is not None and value > high):
-            bound = f"≥ {low}" if high is None else f"between {low} and {high}"
-            raise self._fail(name, f"an integer {bound}", value)
-
-    def _number(
-        self,
-        name: str,
-        *,
-        at_least: float | None = None,
-        above: float | None = None,
-        below: float | None = None,
-    ) -> None:
-        """A finite int or float (stored as float); optionally ≥ ``at_least``, > ``above``,
-        < ``below``."""
-        value = getattr(self, name)
-        if not _is_number(value):
-            raise self._fail(name, "a finite number", value)
-        if at_least is not None and not value >= at_least:
-            raise self._fail(name, f"a number ≥ {at_least:g}", value)
-        if above is not None and not value > above:
-            raise self._fail(name, f"a number > {above:g}", value)
-        if below is not None and not value < below:
-            raise self._fail(name, f"a number < {below:g}", value)
-        object.__setattr__(self, name, float(value))
-
-    def _ordered(self, low: str, high: str, strict: bool = False) -> None:
-        """``low`` ≤ ``high`` (< when ``strict``); the error names ``high``."""
-        lo, hi = getattr(self, low), getattr(self, high)
-        if hi < lo or (strict and hi == lo):
-            relation = ">" if strict else "≥"
-            raise self._fail(high, f"{relation} {low} ({lo:g})", hi)
-
-    def _window_fields(self) -> None:
-        """lookback, min_bars, min_turnover_krw, min_price, top_n and the guidance (§9.5)."""
-        self._int("min_bars", MIN_HISTORY_BARS)
-        self._int("lookback", 1)
-        self._ordered("min_bars", "lookback")
-        self._number("min_turnover_krw", at_least=0.0)
-        self._number("min_price", at_least=0.0)
-        self._int("top_n", 1)
-        self._number("target_profit", above=0.0)
-        self._number("stop_loss", below=0.0)
-        self._int("holding_period", 1)
+    def validate(self) -> None:
+        """min_bars ≤ lookback."""
+        self.check_order("min_bars", "lookback")
 
 
 @dataclass(frozen=True)
@@ -132,55 +57,52 @@ class MidtermParams(SubParams):
 
     SECTION: ClassVar[str] = "engines.v3.midterm"
 
-    lookback: int = 220  # §9.5: window length (§0.4)
-    min_bars: int = 60  # §9.5, §0.4: fewer bars → insufficient_history
-    min_turnover_krw: float = 1e9  # §9.5, §7.2 check 1
-    min_price: float = 2000.0  # §9.5, §7.2 check 2
-    rsi_min: float = 45.0  # §9.5, §7.2 check 5 (inclusive)
-    rsi_max: float = 72.0  # §9.5, §7.2 check 5 (inclusive)
-    r20_min: float = 0.03  # §9.5, §7.2 check 6 (inclusive); C5 lower end
-    r20_max: float = 0.30  # §9.5, §7.2 check 6 (inclusive); C5 upper end
-    max_close_to_ema20: float = 1.12  # §9.5, §7.2 check 7 (inclusive)
-    align_full: float = 0.10  # §9.5, C1: EMA20/EMA60 − 1 at which C1 is full
-    rsi_center: float = 60.0  # §9.5, C3
-    rsi_width: float = 15.0  # §9.5, C3
-    vol_ratio_low: float = 0.8  # §9.5, C4: q at which C4 starts
-    vol_ratio_high: float = 1.5  # §9.5, C4: q at which C4 is full
-    r20_sweet_low: float = 0.06  # §9.5, C5 = 1 from here …
-    r20_sweet_high: float = 0.15  # §9.5, … to here
-    label_thresholds: tuple[float, ...] = (8.0, 7.0, 6.0)  # §9.5, §7.2 score_label
-    top_n: int = 10  # §9.5, §7.2 selection
-    target_profit: float = 0.10  # §9.5, §7.2 guidance
-    stop_loss: float = -0.07  # §9.5, §7.2 guidance (negative, §8.3)
-    holding_period: int = 15  # §9.5, §7.2 guidance (sessions)
+    lookback: int = setting(220, "window length, ≥ min_bars (§9.5, §0.4)", ge=1)
+    min_bars: int = setting(
+        60, "fewer bars → insufficient_history (§9.5, §0.4)", ge=MIN_HISTORY_BARS
+    )
+    min_turnover_krw: float = setting(1e9, "least turnover20 in KRW (§9.5, §7.2 check 1)", ge=0)
+    min_price: float = setting(2000.0, "least close c_t (§9.5, §7.2 check 2)", ge=0)
+    rsi_min: float = setting(45.0, "least RSI14, inclusive (§9.5, §7.2 check 5)")
+    rsi_max: float = setting(72.0, "largest RSI14, inclusive (§9.5, §7.2 check 5)")
+    r20_min: float = setting(0.03, "least R20, inclusive; C5 lower end (§9.5, §7.2 check 6)")
+    r20_max: float = setting(0.30, "largest R20, inclusive; C5 upper end (§9.5, §7.2 check 6)")
+    max_close_to_ema20: float = setting(
+        1.12, "largest c_t / EMA20_t, inclusive (§9.5, §7.2 check 7)", gt=0
+    )
+    align_full: float = setting(0.10, "EMA20/EMA60 − 1 at which C1 is full (§9.5, §7.2 C1)", gt=0)
+    rsi_center: float = setting(60.0, "RSI14 at which C3 is full (§9.5, §7.2 C3)")
+    rsi_width: float = setting(15.0, "RSI14 distance at which C3 is 0 (§9.5, §7.2 C3)", gt=0)
+    vol_ratio_low: float = setting(0.8, "q = VMA5/VMA20 at which C4 starts (§9.5, §7.2 C4)")
+    vol_ratio_high: float = setting(1.5, "q at which C4 is full (§9.5, §7.2 C4)")
+    r20_sweet_low: float = setting(0.06, "C5 = 1 from this R20 … (§9.5, §7.2 C5)")
+    r20_sweet_high: float = setting(0.15, "… to this one (§9.5, §7.2 C5)")
+    label_thresholds: tuple[float, ...] = setting(
+        (8.0, 7.0, 6.0), "least scores of the three labels, descending (§9.5, §7.2 score_label)"
+    )
+    top_n: int = setting(10, "most picks (§9.5, §7.2 selection)", ge=1)
+    target_profit: float = setting(0.10, "guidance target_profit (§9.5, §7.2 guidance)", gt=0)
+    stop_loss: float = setting(
+        -0.07, "guidance stop_loss, negative (§9.5, §7.2 guidance, §8.3)", lt=0
+    )
+    holding_period: int = setting(
+        15, "guidance holding period in sessions (§9.5, §7.2 guidance)", ge=1
+    )
 
-    def __post_init__(self) -> None:
-        self._window_fields()
-        for name in ("rsi_min", "rsi_max", "r20_min", "r20_max", "rsi_center"):
-            self._number(name)
-        self._ordered("rsi_min", "rsi_max")
-        self._number("max_close_to_ema20", above=0.0)
-        self._number("align_full", above=0.0)
-        self._number("rsi_width", above=0.0)
-        self._number("vol_ratio_low")
-        self._number("vol_ratio_high")
-        self._ordered("vol_ratio_low", "vol_ratio_high", strict=True)
-        self._number("r20_sweet_low")
-        self._number("r20_sweet_high")
+    def validate(self) -> None:
+        """min_bars ≤ lookback; the ordered bands; three descending label thresholds."""
+        super().validate()
+        self.check_order("rsi_min", "rsi_max")
+        self.check_order("vol_ratio_low", "vol_ratio_high", strict=True)
         # C5 divides by r20_sweet_low − r20_min and by r20_max − r20_sweet_high
-        self._ordered("r20_min", "r20_sweet_low", strict=True)
-        self._ordered("r20_sweet_low", "r20_sweet_high")
-        self._ordered("r20_sweet_high", "r20_max", strict=True)
+        self.check_order("r20_min", "r20_sweet_low", strict=True)
+        self.check_order("r20_sweet_low", "r20_sweet_high")
+        self.check_order("r20_sweet_high", "r20_max", strict=True)
         thresholds = self.label_thresholds
-        if (
-            isinstance(thresholds, str | bytes)
-            or not isinstance(thresholds, Sequence)
-            or len(thresholds) != len(LABELS)
-            or not all(_is_number(x) for x in thresholds)
-            or any(a < b for a, b in zip(thresholds, thresholds[1:], strict=False))
+        if len(thresholds) != len(LABELS) or any(
+            a < b for a, b in zip(thresholds, thresholds[1:], strict=False)
         ):
-            raise self._fail("label_thresholds", "3 numbers in descending order", thresholds)
-        object.__setattr__(self, "label_thresholds", tuple(float(x) for x in thresholds))
+            raise self.fail("label_thresholds", "3 numbers in descending order", list(thresholds))
 
 
 def liquidity_price_checks(inp: EngineInput, params: SubParams) -> list[Check]:

@@ -22,8 +22,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from scanctl.config import setting
 from scanctl.engines.base import Check, CheckList, EngineInput, computable, plain, ranked
-from scanctl.engines.v3.midterm import SLOPE_FLOOR, SubParams, liquidity_price_checks
+from scanctl.engines.v3.midterm import (
+    MIN_HISTORY_BARS,
+    SLOPE_FLOOR,
+    SubParams,
+    liquidity_price_checks,
+)
 
 NAME = "v2_lite"  # §7.1: pullback is stored as strategy and engine ``v2_lite``
 LABEL = "눌림목"  # §7.3 score_label
@@ -36,33 +42,39 @@ class PullbackParams(SubParams):
 
     SECTION: ClassVar[str] = "engines.v3.pullback"
 
-    lookback: int = 220  # §9.5: window length (§0.4)
-    min_bars: int = 60  # §9.5, §0.4: fewer bars → insufficient_history
-    min_turnover_krw: float = 1e9  # §9.5, §7.3 check 1
-    min_price: float = 2000.0  # §9.5, §7.3 check 2
-    high_window: int = 20  # §9.5: bars of the recent high (H20)
-    high_max_age: int = 9  # §9.5, §7.3 check 6: HIGH_AGE ≤ 9
-    depth_min: float = 0.03  # §9.5, §7.3 check 7 (inclusive)
-    depth_max: float = 0.12  # §9.5, §7.3 check 7 (inclusive)
-    touch_bars: int = 3  # §9.5, §7.3 check 8: j ∈ {t−2, t−1, t}
-    touch_low: float = 0.97  # §9.5, §7.3 check 8: 0.97·EMA20_j ≤ l_j
-    touch_high: float = 1.02  # §9.5, §7.3 check 8: l_j ≤ 1.02·EMA20_j
-    top_n: int = 10  # §9.5, §7.3 selection
-    target_profit: float = 0.05  # §9.5, §7.3 guidance
-    stop_loss: float = -0.02  # §9.5, §7.3 guidance (negative, §8.3)
-    holding_period: int = 14  # §9.5, §7.3 guidance (sessions)
+    lookback: int = setting(220, "window length, ≥ min_bars (§9.5, §0.4)", ge=1)
+    min_bars: int = setting(
+        60, "fewer bars → insufficient_history (§9.5, §0.4)", ge=MIN_HISTORY_BARS
+    )
+    min_turnover_krw: float = setting(1e9, "least turnover20 in KRW (§9.5, §7.3 check 1)", ge=0)
+    min_price: float = setting(2000.0, "least close c_t (§9.5, §7.3 check 2)", ge=0)
+    high_window: int = setting(20, "bars of the recent high H20, ≤ min_bars (§9.5, §1.2)", ge=1)
+    high_max_age: int = setting(9, "largest HIGH_AGE (§9.5, §7.3 check 6)", ge=0)
+    depth_min: float = setting(0.03, "least PB_DEPTH, inclusive (§9.5, §7.3 check 7)")
+    depth_max: float = setting(0.12, "largest PB_DEPTH, inclusive (§9.5, §7.3 check 7)")
+    touch_bars: int = setting(
+        3, "bars t, t−1, … whose low may touch EMA20, ≤ min_bars (§9.5, §7.3 check 8)", ge=1
+    )
+    touch_low: float = setting(0.97, "touch: touch_low·EMA20_j ≤ l_j (§9.5, §7.3 check 8)", gt=0)
+    touch_high: float = setting(1.02, "touch: l_j ≤ touch_high·EMA20_j (§9.5, §7.3 check 8)", gt=0)
+    top_n: int = setting(10, "most picks (§9.5, §7.3 selection)", ge=1)
+    target_profit: float = setting(0.05, "guidance target_profit (§9.5, §7.3 guidance)", gt=0)
+    stop_loss: float = setting(
+        -0.02, "guidance stop_loss, negative (§9.5, §7.3 guidance, §8.3)", lt=0
+    )
+    holding_period: int = setting(
+        14, "guidance holding period in sessions (§9.5, §7.3 guidance)", ge=1
+    )
 
-    def __post_init__(self) -> None:
-        self._window_fields()
-        self._int("high_window", 1, self.min_bars)
-        self._int("high_max_age", 0)
-        self._number("depth_min")
-        self._number("depth_max")
-        self._ordered("depth_min", "depth_max")
-        self._int("touch_bars", 1, self.min_bars)
-        self._number("touch_low", above=0.0)
-        self._number("touch_high", above=0.0)
-        self._ordered("touch_low", "touch_high")
+    def validate(self) -> None:
+        """min_bars ≤ lookback; high_window and touch_bars within min_bars; ordered bands."""
+        super().validate()
+        for name in ("high_window", "touch_bars"):
+            value = getattr(self, name)
+            if value > self.min_bars:
+                raise self.fail(name, f"an integer between 1 and {self.min_bars}", value)
+        self.check_order("depth_min", "depth_max")
+        self.check_order("touch_low", "touch_high")
 
 
 def recent_high(inp: EngineInput, high_window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

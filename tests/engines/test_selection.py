@@ -1,7 +1,8 @@
 import pytest
 
+from scanctl.engines.registry import parse_versions
+from scanctl.engines.selection import get_setting, list_settings, set_setting
 from scanctl.errors import BadInput
-from scanctl.store.settings import get_setting, list_settings, parse_versions, set_setting
 
 
 def test_defaults(db):
