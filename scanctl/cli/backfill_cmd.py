@@ -53,7 +53,7 @@ def backfill(
     else:
         outcome = run_backfill(*args)
     if as_json:
-        print_json(outcome.to_json())
+        print_json(outcome.to_record())
         raise typer.Exit(outcome.exit_code)
     rows = [
         [day, *(f"{r['status']} {r['matched_count'] or 0}" for r in results.values())]

@@ -19,7 +19,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     context = app_context(ctx)
     checks = run_checks(context.resolved_db_path(), lambda: (context.sources, "valid"))
     if as_json:
-        print_json([check.to_json() for check in checks])
+        print_json([check.to_record() for check in checks])
     else:
         print_table(
             ["check", "result", "detail"],

@@ -81,7 +81,7 @@ def evaluate(
         span = (f" from {first}" if first else "") + (f" to {last}" if last else "")
         message(f"no stored picks{span}; run `scanctl scan` or widen --from/--to")
     if as_json:
-        print_json(evaluation.to_json())
+        print_json(evaluation.to_record())
         return
     if not evaluation.picks:
         return

@@ -117,7 +117,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     db = app_context(ctx).db()
     report = health(db, KrxCalendar.from_db(db))
     if as_json:
-        print_json(report.to_json())
+        print_json(report.to_record())
     else:
         pairs = [("healthy", report.healthy)]
         for version, last in report.versions.items():

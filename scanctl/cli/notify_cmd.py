@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 
 def _report(report, as_json: bool) -> None:
     if as_json:
-        print_json(report.to_dict())
+        print_json(report.to_record())
     else:
         print_table(
             ["date", "kind", "channel", "status", "attempts", "error"],
@@ -76,7 +76,7 @@ def status(
 
     rows = outbox_status(app_context(ctx).db(), limit=limit)
     if as_json:
-        print_json([row.to_dict() for row in rows])
+        print_json([row.to_record() for row in rows])
         return
     print_table(
         ["date", "kind", "channel", "status", "attempts", "sent", "error"],

@@ -71,7 +71,7 @@ def scan(
     else:
         outcome = run_scan(db, lock, settings, request)
     if as_json:
-        print_json(outcome.to_json())
+        print_json(outcome.to_record())
     else:
         message(outcome.message)
         if not no_save or outcome.versions:

@@ -18,7 +18,7 @@ class ChannelOutcome:
     error: str | None = None
     provider_message_id: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_record(self) -> dict:
         return asdict(self)
 
 
@@ -41,9 +41,9 @@ class DeliveryReport:
                 return status
         return "none"
 
-    def to_dict(self) -> dict:
+    def to_record(self) -> dict:
         return {
             "status": self.status,
             "ok": self.ok,
-            "channels": [outcome.to_dict() for outcome in self.outcomes],
+            "channels": [outcome.to_record() for outcome in self.outcomes],
         }

@@ -17,14 +17,9 @@ import sqlite_utils
 
 from scanctl.store.bar_queries import count_bars_on, previous_bar_date
 from scanctl.store.bars import TickerRow
-from scanctl.store.sources import read_sync_events
 from scanctl.store.tickers import read_ticker_fields
 
 TICKER_FIELDS = ("name", "market", "security_type", "managed", "halted", "listed_on")
-
-read_events = read_sync_events
-"""The latest ``sync_events`` rows, newest first (`scanctl.store.sources.read_sync_events`)."""
-
 
 def previous_count(db: sqlite_utils.Database, day: str) -> tuple[str | None, int]:
     """The latest stored date before ``day`` and its number of rows (None, 0 when none)."""

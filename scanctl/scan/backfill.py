@@ -58,7 +58,7 @@ class BackfillOutcome:
             return 6
         return 4 if self.failures else 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {
             "from": self.start.isoformat(),
             "to": self.end.isoformat(),

@@ -26,7 +26,7 @@ class Check:
     ok: bool
     detail: str
 
-    def to_json(self) -> dict:
+    def to_record(self) -> dict:
         return asdict(self)
 
 

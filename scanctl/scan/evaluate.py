@@ -95,7 +95,7 @@ class Summary:
     excess_return: float | None
     mean_mae: float | None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -123,15 +123,15 @@ class Evaluation:
     by_strategy: list[Summary]
     by_date: list[dict[str, Any]]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {
             "from": None if self.start is None else self.start.isoformat(),
             "to": None if self.end is None else self.end.isoformat(),
             "horizon": self.horizon,
             "versions": list(self.versions),
             "data_end": self.data_end,
-            "by_version": [s.to_json() for s in self.by_version],
-            "by_strategy": [s.to_json() for s in self.by_strategy],
+            "by_version": [s.to_record() for s in self.by_version],
+            "by_strategy": [s.to_record() for s in self.by_strategy],
             "by_date": self.by_date,
             "picks": self.picks,
         }

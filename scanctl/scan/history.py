@@ -105,7 +105,7 @@ class Health:
     notifications: dict[str, int]
     success_rate_30d: dict[str, float | None] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {
             "healthy": self.healthy,
             "problems": self.problems,

@@ -80,7 +80,7 @@ class VersionOutcome:
     picks: tuple[dict[str, Any], ...] = ()
     rows_written: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "universe_count": self.universe_count,
@@ -92,7 +92,7 @@ class VersionOutcome:
 
 @dataclass
 class ScanOutcome:
-    """What a run did; `to_json` is the `scan --json` document."""
+    """What a run did; `to_record` is the `scan --json` document."""
 
     date: dt.date | None
     status: str
@@ -102,14 +102,14 @@ class ScanOutcome:
     versions: dict[str, VersionOutcome] = field(default_factory=dict)
     notification: dict[str, Any] = field(default_factory=lambda: {"status": "none", "channels": {}})
 
-    def to_json(self) -> dict[str, Any]:
+    def to_record(self) -> dict[str, Any]:
         return {
             "date": self.date.isoformat() if self.date else None,
             "status": self.status,
             "exit_code": self.exit_code,
             "message": self.message,
             "market_condition": self.market_condition,
-            "versions": {v: outcome.to_json() for v, outcome in self.versions.items()},
+            "versions": {v: outcome.to_record() for v, outcome in self.versions.items()},
             "notification": self.notification,
         }
 

@@ -47,7 +47,7 @@ class OutboxRow:
     created_at: str | None
     sent_at: str | None
 
-    def to_dict(self) -> dict:
+    def to_record(self) -> dict:
         return asdict(self)
 
 

@@ -175,7 +175,7 @@ def test_secrets_never_reach_errors_reports_or_logs(
     stored = json.dumps(list(db.query("SELECT * FROM notifications")), ensure_ascii=False)
     logged = stderr_logs()
     assert logged.count("notification attempt failed") == 6  # dead 2, hook 2, kakao 1, ops 1
-    shown = "\n".join([stored, json.dumps(report.to_dict(), ensure_ascii=False), logged])
+    shown = "\n".join([stored, json.dumps(report.to_record(), ensure_ascii=False), logged])
     assert "connection failed" in stored and "HTTP 500" in stored and "HTTP 403" in stored
     for secret in (TELEGRAM_TOKEN, SOLAPI_SECRET, WEBHOOK_TOKEN, server.url_for(HOOK_PATH)):
         assert secret not in shown
@@ -295,7 +295,7 @@ def test_outbox_status_and_summary(db, server, session, sleeps):
         ("2025-11-28", "ops", "failed", 1),
         ("2025-11-27", "ops", "pending", 0),
     ]
-    assert status[0].to_dict()["last_error"] == 'HTTP 403: {"ok": false}'
+    assert status[0].to_record()["last_error"] == 'HTTP 403: {"ok": false}'
     assert len(outbox_status(db, limit=1)) == 1
     assert notification_summary(db, DAY) == {"status": "failed", "channels": {"ops": "failed"}}
     assert notification_summary(db, "2025-11-26") == {"status": "none", "channels": {}}

@@ -14,11 +14,11 @@ from scanctl.errors import DataNotReady
 from scanctl.providers import kis as kis_module
 from scanctl.providers.base import make_provider
 from scanctl.providers.gates import SyncGateFailed
-from scanctl.providers.records import read_events
 from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
 from scanctl.store.bars import upsert_bars
 from scanctl.store.db import write_transaction
+from scanctl.store.sources import read_sync_events as read_events
 from tests.conftest import run_cli
 from tests.providers.kis_server import (
     APP_KEY,

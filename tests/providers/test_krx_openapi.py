@@ -23,12 +23,12 @@ from scanctl.providers.base import (
 )
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.krx_openapi import parse_daily
-from scanctl.providers.records import read_events
 from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
 from scanctl.providers.tokens import CredentialsRejected
 from scanctl.store.bars import upsert_bars
 from scanctl.store.db import write_transaction
+from scanctl.store.sources import read_sync_events as read_events
 from tests.providers.krx_openapi_server import AUTH_KEY, PATHS, FakeKrx, build_market, krx_row
 from tests.providers.scripted_server import BLOCK_PAGE, Reply, json_reply
 

@@ -15,11 +15,11 @@ from scanctl.errors import BadInput, DataNotReady
 from scanctl.providers.base import DayBars, PreviousClose, SourceBlocked, make_provider
 from scanctl.providers.breaker import breaker_state, reset_breaker
 from scanctl.providers.gates import SyncGateFailed
-from scanctl.providers.records import read_events
 from scanctl.providers.settings import DataConfig, DataSettings
 from scanctl.providers.sync import resolve_dates, run_sync, sync, sync_for_scan
 from scanctl.store.bars import TickerRow, upsert_bars, upsert_tickers
 from scanctl.store.db import write_transaction
+from scanctl.store.sources import read_sync_events as read_events
 from tests.providers.naver_server import (
     BLOCK_PAGE,
     FakeNaver,

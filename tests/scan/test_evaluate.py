@@ -335,8 +335,8 @@ def test_rejects_bad_arguments(market):
         evaluate_picks(market, start=dt.date(2025, 3, 10), end=dt.date(2025, 3, 3))
 
 
-def test_to_json_is_plain(market):
-    doc = evaluate_picks(market, horizon=3).to_json()
+def test_to_record_is_plain(market):
+    doc = evaluate_picks(market, horizon=3).to_record()
     text = json.dumps(doc, allow_nan=False)  # no NaN, no numpy scalars
     assert json.loads(text)["by_version"][1]["hit_rate"] == pytest.approx(0.4)
     assert doc["data_end"] == D[7] and doc["horizon"] == 3 and doc["from"] is None

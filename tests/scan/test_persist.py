@@ -1,8 +1,9 @@
 import datetime as dt
 import json
 
-from scanctl.scan.persist import RANK_COLUMNS, rank_rows, replace_ranks
+from scanctl.scan.persist import rank_rows, replace_ranks
 from scanctl.store.db import write_transaction
+from scanctl.store.picks import RANK_COLUMNS
 
 DAY = dt.date(2025, 11, 28)
 PICK = {
