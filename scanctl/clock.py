@@ -2,7 +2,9 @@
 
 Every date a user types (`YYYY-MM-DD`, `YYYYMMDD`, `today`) goes through `parse_date`; "today"
 and "now" are always Asia/Seoul, whatever the host time zone. Tests and operators can pin the
-clock with ``SCANCTL_NOW`` (an ISO timestamp, read as KST when it has no offset).
+clock with ``SCANCTL_NOW`` (an ISO timestamp, read as KST when it has no offset). A pinned clock
+is a fake clock: `sleep` does not wait, it moves ``SCANCTL_NOW`` on by the time slept, so a
+test can walk a day (and a run that waits for a late close) without waiting for real.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import time
 from zoneinfo import ZoneInfo
 
 from scanctl.errors import BadInput
@@ -31,6 +34,17 @@ def now_kst() -> dt.datetime:
             raise BadInput(f"{NOW_ENV}={pinned!r} is not an ISO timestamp") from None
         return moment.replace(tzinfo=KST) if moment.tzinfo is None else moment.astimezone(KST)
     return dt.datetime.now(KST)
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds``; under a pinned clock, move ``SCANCTL_NOW`` on instead of waiting."""
+    if seconds <= 0:
+        return
+    if os.environ.get(NOW_ENV):
+        later = now_kst() + dt.timedelta(seconds=seconds)
+        os.environ[NOW_ENV] = later.replace(tzinfo=None).isoformat()
+        return
+    time.sleep(seconds)
 
 
 def today_kst() -> dt.date:

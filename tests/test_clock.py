@@ -39,3 +39,17 @@ def test_bad_pinned_clock(monkeypatch):
     monkeypatch.setenv("SCANCTL_NOW", "yesterday")
     with pytest.raises(BadInput, match="SCANCTL_NOW"):
         now_kst()
+
+
+def test_a_pinned_clock_moves_on_when_it_sleeps(monkeypatch):
+    import time as real_time
+
+    from scanctl.clock import now_kst, sleep
+
+    monkeypatch.setenv("SCANCTL_NOW", "2025-11-13T15:42:00")
+    started = real_time.monotonic()
+    sleep(58 * 60)
+    assert real_time.monotonic() - started < 1  # no real wait
+    assert now_kst().isoformat() == "2025-11-13T16:40:00+09:00"
+    sleep(0)
+    assert now_kst().isoformat() == "2025-11-13T16:40:00+09:00"

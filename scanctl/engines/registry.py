@@ -98,6 +98,18 @@ def registered(spec: EngineSpec) -> Iterator[EngineSpec]:
         del _ENGINES[spec.name]
 
 
+@contextmanager
+def substituted(spec: EngineSpec) -> Iterator[EngineSpec]:
+    """Replace the registered engine of the same name for the duration of a block (tests put a
+    failing or slow engine in place of a real one this way)."""
+    original = get(spec.name)
+    _ENGINES[spec.name] = spec
+    try:
+        yield spec
+    finally:
+        _ENGINES[spec.name] = original
+
+
 def engines() -> Mapping[str, EngineSpec]:
     """Every registered engine, in registration order."""
     return dict(_ENGINES)
