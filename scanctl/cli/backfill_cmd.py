@@ -24,7 +24,7 @@ def backfill(
     """
     from scanctl.clock import check_range, parse_date
     from scanctl.engines.selection import versions_for
-    from scanctl.scan.backfill import run_backfill
+    from scanctl.jobs.backfill import run_backfill
     from scanctl.scan.lock import lock_path_for
 
     context = app_context(ctx)

@@ -14,7 +14,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     Example: scanctl doctor || echo "fix the lines marked FAIL"
     """
-    from scanctl.scan.doctor import run_checks
+    from scanctl.reports.doctor import run_checks
 
     context = app_context(ctx)
     checks = run_checks(context.resolved_db_path(), lambda: (context.sources, "valid"))

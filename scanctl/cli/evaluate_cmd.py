@@ -66,14 +66,14 @@ def evaluate(
     """
     from scanctl.clock import parse_date
     from scanctl.engines.registry import filter_versions
-    from scanctl.scan.evaluate import evaluate_picks
+    from scanctl.reports.evaluate import evaluate_picks
 
     versions = filter_versions(version)
     first = parse_date(start, "from") if start else None
     last = parse_date(end, "to") if end else None
     evaluation = evaluate_picks(app_context(ctx).db(), versions, first, last, horizon)
     if plot is not None:
-        from scanctl.scan.evaluate_plot import write_plot
+        from scanctl.reports.evaluate_plot import write_plot
 
         write_plot(evaluation, plot)
         message(f"wrote {plot}")

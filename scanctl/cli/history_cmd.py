@@ -32,7 +32,7 @@ def show(
     Example: scanctl show --version v3 --limit 5
     """
     from scanctl.errors import BadInput
-    from scanctl.scan.history import SHOW_COLUMNS, parse_show_date, stored_picks
+    from scanctl.reports.history import SHOW_COLUMNS, parse_show_date, stored_picks
 
     if as_json and as_csv:
         raise BadInput("use just one of --json or --csv")
@@ -80,7 +80,7 @@ def runs(
 
     Example: scanctl runs --limit 10 --json
     """
-    from scanctl.scan.history import run_history
+    from scanctl.reports.history import run_history
 
     rows = run_history(app_context(ctx).db(), limit, _versions(version))
     if as_json:
@@ -112,7 +112,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     Example: scanctl status --json || alert "scanctl unhealthy"
     """
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.scan.history import health
+    from scanctl.reports.history import health
 
     db = app_context(ctx).db()
     report = health(db, KrxCalendar.from_db(db))

@@ -25,7 +25,7 @@ def inspect(
     from scanctl.clock import parse_date
     from scanctl.engines import registry
     from scanctl.engines.selection import versions_for
-    from scanctl.scan.inspect import inspect_ticker
+    from scanctl.reports.inspect import inspect_ticker
 
     context = app_context(ctx)
     db = context.db(create=False)

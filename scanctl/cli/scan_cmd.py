@@ -39,8 +39,8 @@ def scan(
     """
     from scanctl.clock import parse_date
     from scanctl.engines.selection import versions_for
+    from scanctl.jobs.daily import ScanRequest, run_scan
     from scanctl.scan.lock import lock_path_for
-    from scanctl.scan.run import ScanRequest, run_scan
 
     context = app_context(ctx)
     # Everything the user typed is resolved before the lock, the healthcheck ping or a write.

@@ -1,1 +1,1 @@
-"""The daily scan: orchestration and persistence of picks and runs."""
+"""The run lock (`lock`); it moves next to the store it guards."""

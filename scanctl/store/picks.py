@@ -1,7 +1,7 @@
 """The ``scan_rank`` table: the stored picks, one row per (date, code, scanner_version).
 
 A (date, version) without picks holds one placeholder row with code `NORESULT_CODE`
-(PRODUCT.md §4.1). Rows are built by `scanctl.scan.persist`; JSON columns arrive as text.
+(PRODUCT.md §4.1). Rows are built by `scanctl.jobs.persist`; JSON columns arrive as text.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def child_engines(db_path: str) -> None:
     """Runs in its own process: time from panel in memory to ranked picks, then report RSS."""
     from scanctl.config import Config
     from scanctl.engines.params import RunParams
-    from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
+    from scanctl.jobs.prepare import load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
 
     db = open_db(db_path)
@@ -157,8 +157,8 @@ def bench_real_data_counts(folder: Path) -> None:
         return
     from scanctl.config import Config
     from scanctl.engines.params import RunParams
+    from scanctl.jobs.prepare import load_market_data, prepare_inputs, run_engine
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
     from scanctl.store.db import open_db
     from scanctl.store.importer import import_files
 

@@ -79,8 +79,8 @@ def insert_picks(path: Path, seed: int = 7) -> int:
 
 
 def bench_evaluate(path: Path, picks: int) -> None:
-    from scanctl.scan.evaluate import evaluate_picks
-    from scanctl.scan.evaluate_plot import write_plot
+    from scanctl.reports.evaluate import evaluate_picks
+    from scanctl.reports.evaluate_plot import write_plot
     from scanctl.store.db import open_db
 
     timings = []

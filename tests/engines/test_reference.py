@@ -33,9 +33,9 @@ import pytest
 from scanctl.config import Config
 from scanctl.engines.base import EngineResult
 from scanctl.engines.params import RunParams
+from scanctl.jobs.prepare import PreparedRun, load_market_data, prepare_inputs, run_engine
 from scanctl.market.condition import Thresholds
 from scanctl.providers.demo import install_demo_market
-from scanctl.scan.prepare import PreparedRun, load_market_data, prepare_inputs, run_engine
 from scanctl.store.db import open_db
 from scanctl.store.importer import import_files
 from tests.engines import reference as ref

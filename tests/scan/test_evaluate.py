@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from scanctl.cli.context import AppContext
 from scanctl.cli.evaluate_cmd import evaluate
 from scanctl.errors import BadInput
-from scanctl.scan.evaluate import evaluate_picks
+from scanctl.reports.evaluate import evaluate_picks
 
 D = [
     "2025-03-03",

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 
 from scanctl.errors import BadInput
-from scanctl.scan.evaluate import evaluate_picks
-from scanctl.scan.evaluate_plot import MISSING, write_plot
+from scanctl.reports.evaluate import evaluate_picks
+from scanctl.reports.evaluate_plot import MISSING, write_plot
 from tests.scan.test_evaluate import insert_market, invoke
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -62,8 +62,8 @@ def test_missing_matplotlib_message(tmp_path):
         import sys
         sys.modules["matplotlib"] = None  # makes every `import matplotlib...` raise ImportError
         from scanctl.errors import BadInput
-        from scanctl.scan.evaluate import Evaluation
-        from scanctl.scan.evaluate_plot import write_plot
+        from scanctl.reports.evaluate import Evaluation
+        from scanctl.reports.evaluate_plot import write_plot
         empty = Evaluation(None, None, 10, (), None, [], [], [], [])
         try:
             write_plot(empty, {str(tmp_path / "x.png")!r})

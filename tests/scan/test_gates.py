@@ -4,8 +4,8 @@ import pytest
 
 from scanctl.clock import KST
 from scanctl.errors import BadInput, DataNotReady
+from scanctl.jobs.gates import check_data, check_session
 from scanctl.market.calendar import KrxCalendar
-from scanctl.scan.gates import check_data, check_session
 from scanctl.store.bars import upsert_bars
 from scanctl.store.db import write_transaction
 

@@ -1,7 +1,7 @@
 import datetime as dt
 import json
 
-from scanctl.scan.persist import rank_rows, replace_ranks
+from scanctl.jobs.persist import rank_rows, replace_ranks
 from scanctl.store.db import write_transaction
 from scanctl.store.picks import RANK_COLUMNS
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from scanctl.config import Config
 from scanctl.engines.params import RunParams
-from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
+from scanctl.jobs.prepare import load_market_data, prepare_inputs, run_engine
 from scanctl.store.db import open_db
 
 DAY = dt.date(2025, 11, 28)

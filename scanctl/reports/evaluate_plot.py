@@ -13,7 +13,7 @@ from typing import Any
 
 from scanctl.clock import stored_date
 from scanctl.errors import BadInput
-from scanctl.scan.evaluate import DECIDED, Evaluation
+from scanctl.reports.evaluate import DECIDED, Evaluation
 
 MISSING = "--plot needs matplotlib: pip install 'scanctl[plot]'"
 # The default matplotlib font has no Hangul: the plot labels the v1/v2 strategies in English.

@@ -26,7 +26,7 @@ from scanctl.engines.base import (
 )
 from scanctl.engines.params import RunParams
 from scanctl.errors import BadInput
-from scanctl.scan.prepare import load_market_data, prepare_inputs, run_engine
+from scanctl.jobs.prepare import load_market_data, prepare_inputs, run_engine
 from scanctl.store.bar_queries import (
     bar_date_range,
     code_first_bar_date,

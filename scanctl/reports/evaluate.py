@@ -1,7 +1,7 @@
 """`scanctl evaluate`: the forward outcome of every stored pick, summarised per version/strategy.
 
 Over 400 lines (STYLE R20): reading, the vectorised outcomes and the summaries are one data flow
-whose intermediate arrays stay private to it; the plot lives in `scanctl.scan.evaluate_plot`.
+whose intermediate arrays stay private to it; the plot lives in `scanctl.reports.evaluate_plot`.
 
 Algorithm (`evaluate_picks`):
 

@@ -30,12 +30,12 @@ from scanctl.clock import now_kst, today_kst
 from scanctl.engines.base import plain
 from scanctl.engines.params import RunParams
 from scanctl.errors import DataNotReady, ScanctlError
+from scanctl.jobs import gates
+from scanctl.jobs.persist import RunRow, insert_run, rank_rows, replace_ranks
+from scanctl.jobs.prepare import MarketData, load_market_data, prepare_inputs, run_engine
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
-from scanctl.scan import gates
 from scanctl.scan.lock import run_lock
-from scanctl.scan.persist import RunRow, insert_run, rank_rows, replace_ranks
-from scanctl.scan.prepare import MarketData, load_market_data, prepare_inputs, run_engine
 from scanctl.store.bar_queries import main_source_on
 from scanctl.store.db import write_transaction
 

@@ -78,7 +78,7 @@ def _calendar(calendar):
 
 
 def _freshness(db, calendar):
-    from scanctl.scan.history import data_freshness
+    from scanctl.reports.history import data_freshness
 
     fresh = data_freshness(db, calendar)
     text = f"last bars {fresh['last_date'] or 'none'}, expected {fresh['expected_date']}"
