@@ -188,6 +188,8 @@ def _run_locked(
     day = request.date or today_kst()
     versions = request.versions
     calendar = KrxCalendar.from_db(db)
+    if not request.force:
+        gates.wait_for_close(calendar, day, options.close_margin_minutes, options.max_wait_minutes)
     try:
         verdict = gates.check_session(
             calendar, day, now_kst(), options.close_margin_minutes, request.force

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from scanctl.clock import now_kst, sleep
 from scanctl.errors import BadInput, DataNotReady
+from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import count_traded_on, previous_bar_date
+
+log = get_logger("scan")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,31 @@ def check_session(
                 f"allowed from {ready_at:%H:%M} KST (now {now:%H:%M}); pass --force to scan anyway"
             )
     return SessionVerdict(day, True, None)
+
+
+def wait_for_close(
+    calendar: KrxCalendar, day: dt.date, margin_minutes: int, max_wait_minutes: int
+) -> float:
+    """Today's session not yet closed plus the margin: wait for it when that is at most
+    ``max_wait_minutes`` away (a late close, e.g. 16:30 on CSAT days), so the 15:42 run still
+    delivers the same day. Returns the seconds waited (0 when there was nothing to wait for).
+
+    The wait goes through `clock.sleep`: a pinned ``SCANCTL_NOW`` moves on instead of waiting.
+    """
+    now = now_kst()
+    if day != now.date() or not calendar.is_session(day):
+        return 0.0
+    ready = calendar.ready_at(day, margin_minutes)
+    seconds = (ready - now).total_seconds()
+    if seconds <= 0 or seconds > max_wait_minutes * 60:
+        return 0.0
+    log.info(
+        f"waiting until {ready:%H:%M} KST: the {day.isoformat()} session closes at "
+        f"{calendar.session_close(day):%H:%M}, plus {margin_minutes} min",
+        extra={"fields": {"date": day.isoformat(), "wait_s": round(seconds)}},
+    )
+    sleep(seconds)
+    return seconds
 
 
 @dataclass(frozen=True)

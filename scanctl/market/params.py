@@ -98,6 +98,13 @@ class ScanOptions(Section):
     close_margin_minutes: int = setting(
         10, "minutes after the close before today's scan may run (PRODUCT.md §5)", ge=0, le=600
     )
+    max_wait_minutes: int = setting(
+        90,
+        "a run started before the close plus the margin waits this long at most for it "
+        "(late-close days such as the CSAT close at 16:30); 0 = never wait",
+        ge=0,
+        le=600,
+    )
     data_gate_threshold: float = setting(
         0.95,
         "share of the previous session's tickers needing a bar on D (PRODUCT.md §5)",

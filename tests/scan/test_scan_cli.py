@@ -112,7 +112,13 @@ def test_failing_version_is_isolated(scan_db):
         (("--date", "2025-12-01"), {}, 2, "is in the future"),
         (("--date", "2025-13-01"), {}, 2, "is not a date"),
         (("--version", "v9"), {}, 2, "unknown version 'v9'"),
-        (("--date", "2025-11-28"), {"SCANCTL_NOW": "2025-11-28T15:35:00"}, 3, "closes at 15:30"),
+        (
+            ("--date", "2025-11-28"),
+            {"SCANCTL_NOW": "2025-11-28T15:35:00", "SCANCTL_SCAN_MAX_WAIT_MINUTES": "0"},
+            3,
+            "closes at 15:30",
+        ),
+        (("--date", "2025-11-28"), {"SCANCTL_NOW": "2025-11-28T13:00:00"}, 3, "closes at 15:30"),
     ],
 )
 def test_gates_and_bad_input(scan_db, args, env, code, text):
@@ -126,13 +132,25 @@ def test_gates_and_bad_input(scan_db, args, env, code, text):
 
 
 def test_csat_day_closes_at_1630(scan_db):
-    env = {"SCANCTL_NOW": "2025-11-13T16:35:00"}
+    env = {"SCANCTL_NOW": "2025-11-13T16:35:00", "SCANCTL_SCAN_MAX_WAIT_MINUTES": "0"}
     result = scan(scan_db, "--date", "2025-11-13", "--no-notify", env=env)
     assert result.returncode == 3 and "closes at 16:30" in result.stderr
     later = scan(
         scan_db, "--date", "2025-11-13", "--no-notify", env={"SCANCTL_NOW": "2025-11-13T16:41:00"}
     )
     assert later.returncode == 0, later.stderr
+
+
+def test_the_1542_run_on_a_csat_day_waits_for_the_late_close(scan_db):
+    """The cron line at 15:42 delivers the same day: it waits (bounded) for 16:30 + 10 min."""
+    env = {"SCANCTL_NOW": "2025-11-13T15:42:00"}
+    result, doc = scan_json(scan_db, "--version", "all", "--no-notify", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "waiting until 16:40 KST" in result.stderr and "closes at 16:30" in result.stderr
+    assert doc["date"] == "2025-11-13" and doc["status"] == "ok"
+    assert {row[0] for row in dump(scan_db, "scan_rank")} == {"2025-11-13"}
+    too_early = scan(scan_db, "--no-notify", env={"SCANCTL_NOW": "2025-11-13T14:00:00"})
+    assert too_early.returncode == 3  # 160 minutes ahead is beyond max_wait_minutes (90)
 
 
 def test_force_skips_the_close_guard(scan_db):
