@@ -107,32 +107,35 @@ def runs(
 
 
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Health: the latest run per scheduled version, data freshness, the outbox; exit 1 if not.
+    """Did the last run deliver, and can the next one? Every check; exit 1 if one fails.
 
     Example: scanctl status --json || alert "scanctl unhealthy"
     """
     from scanctl.market.calendar import KrxCalendar
-    from scanctl.reports.history import health
+    from scanctl.reports.status import status as run_checks
+    from scanctl.scan.lock import lock_path_for
 
-    db = app_context(ctx).db()
-    report = health(db, KrxCalendar.from_db(db))
+    context = app_context(ctx)
+    db = context.db()
+    lock = lock_path_for(context.resolved_db_path())
+    report = run_checks(db, KrxCalendar.from_db(db), lambda: context.settings, lock)
     if as_json:
         print_json(report.to_record())
-    else:
-        pairs = [("healthy", report.healthy)]
-        for version, last in report.versions.items():
-            text = "never run"
-            if last:
-                text = f"{last['status']} on {last['date']} ({last['matched_count']} matched)"
-            rate = report.success_rate_30d.get(version)
-            if rate is not None:
-                text += f", {rate:.0%} ok over 30 days"
-            pairs.append((version, text))
-        data = report.data
-        last = data["last_date"] or "none"
-        pairs.append(("data", f"last {last}, expected {data['expected_date']}"))
-        outbox = ", ".join(f"{k} {v}" for k, v in sorted(report.notifications.items())) or "empty"
-        pairs.append(("notifications", outbox))
-        pairs += [("problem", problem) for problem in report.problems]
-        print_pairs(pairs, title="scanctl status")
+        raise typer.Exit(0 if report.healthy else 1)
+    pairs: list[tuple[str, object]] = [("healthy", report.healthy)]
+    for version, last in report.latest.items():
+        text = "never run"
+        if last:
+            text = f"{last['status']} on {last['date']} ({last['matched_count']} matched)"
+        rate = report.success_rate_30d.get(version)
+        if rate is not None:
+            text += f", {rate:.0%} ok over 30 days"
+        pairs.append((version, text))
+    outbox = ", ".join(f"{k} {v}" for k, v in sorted(report.notifications.items())) or "empty"
+    pairs.append(("notifications", outbox))
+    pairs += [
+        (check.name, ("ok: " if check.ok else "FAIL: ") + check.why.split(": ", 1)[-1])
+        for check in report.checks
+    ]
+    print_pairs(pairs, title="scanctl status")
     raise typer.Exit(0 if report.healthy else 1)

@@ -1,22 +1,20 @@
-"""The read side of the daily job: stored picks (`show`), run history (`runs`), `status`."""
+"""The read side of the daily job: stored picks (`show`), run history (`runs`), and data
+freshness (for `status` and `doctor`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
 from scanctl.clock import now_kst
-from scanctl.engines.selection import scheduled_versions
 from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import last_bar_date
-from scanctl.store.outbox import count_by_status
 from scanctl.store.picks import latest_pick_date, picks_on
-from scanctl.store.runs import latest_run, recent_runs, run_counts_since
+from scanctl.store.runs import recent_runs
 
 SHOW_COLUMNS = (
     "date",
@@ -94,68 +92,11 @@ def run_history(
     return result
 
 
-@dataclass
-class Health:
-    """`scanctl status`: the latest run per scheduled version, data freshness, the outbox."""
-
-    healthy: bool
-    problems: list[str]
-    versions: dict[str, dict[str, Any] | None]
-    data: dict[str, Any]
-    notifications: dict[str, int]
-    success_rate_30d: dict[str, float | None] = field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "healthy": self.healthy,
-            "problems": self.problems,
-            "versions": self.versions,
-            "data": self.data,
-            "notifications": self.notifications,
-            "success_rate_30d": self.success_rate_30d,
-        }
-
-
-def health(db: sqlite_utils.Database, calendar: KrxCalendar) -> Health:
-    """Healthy when the latest run of every scheduled version succeeded and the data is fresh."""
-    scheduled = scheduled_versions(db)
-    problems: list[str] = []
-    latest: dict[str, dict[str, Any] | None] = {}
-    rates: dict[str, float | None] = {}
-    since = (now_kst().date() - dt.timedelta(days=30)).isoformat()
-    for version in scheduled:
-        row = latest_run(db, version)
-        if row is None:
-            latest[version] = None
-            problems.append(f"{version}: never run")
-        else:
-            date, status, started, matched, error = row
-            latest[version] = {
-                "date": date,
-                "status": status,
-                "started_at": started,
-                "matched_count": matched,
-                "error": error.split("\n")[0] if error else None,
-            }
-            if status == "failed":
-                problems.append(f"{version}: the latest run ({date}) failed")
-        ok, total = run_counts_since(db, version, since)
-        rates[version] = (ok / total) if total else None
-    data = data_freshness(db, calendar)
-    if not data["fresh"]:
-        problems.append(
-            f"data: last bars {data['last_date'] or 'none'}, expected {data['expected_date']}"
-        )
-    outbox = count_by_status(db)
-    if outbox.get("failed"):
-        problems.append(f"notifications: {outbox['failed']} failed")
-    return Health(not problems, problems, latest, data, outbox, rates)
-
-
-def data_freshness(db: sqlite_utils.Database, calendar: KrxCalendar) -> dict[str, Any]:
-    """The last stored bar date against the latest session that has closed (Asia/Seoul)."""
-    now = now_kst()
-    expected = calendar.last_ready_session(now)
+def data_freshness(
+    db: sqlite_utils.Database, calendar: KrxCalendar, margin_minutes: int = 0
+) -> dict[str, Any]:
+    """The last stored bar date against the latest session that has closed (plus the margin)."""
+    expected = calendar.last_ready_session(now_kst(), margin_minutes)
     last = last_bar_date(db)
     return {
         "last_date": last,

@@ -6,12 +6,14 @@ crashed run never leaves a stale lock behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scanctl.clock import now_kst
 from scanctl.errors import BadInput, LockBusy
 
 
@@ -39,12 +41,34 @@ def run_lock(path: Path) -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            holder = os.pread(fd, 64, 0).decode(errors="replace").split() or ["unknown"]
             raise LockBusy(
-                f"another scanctl run holds {str(path)!r} (pid {holder}); try again when it ends"
+                f"another scanctl run holds {str(path)!r} (pid {holder[0]}); "
+                "try again when it ends"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {now_kst().isoformat()}".encode(), 0)
         yield path
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def lock_holder(path: Path) -> tuple[str, dt.datetime] | None:
+    """Who holds the lock at ``path`` and since when, or None when it is free (or absent)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid, _, since = os.pread(fd, 128, 0).decode(errors="replace").partition(" ")
+            try:
+                started = dt.datetime.fromisoformat(since.strip())
+            except ValueError:
+                started = dt.datetime.fromtimestamp(os.fstat(fd).st_mtime, now_kst().tzinfo)
+            return pid or "unknown", started
+        return None
+    finally:
+        os.close(fd)

@@ -89,3 +89,13 @@ def run_counts_since(db: sqlite_utils.Database, version: str, since: str) -> tup
         [version, since],
     ).fetchone()
     return ok, total
+
+
+def run_statuses_on(db: sqlite_utils.Database, date: str) -> dict[str, set[str]]:
+    """The statuses of every run of ``date``, by version."""
+    statuses: dict[str, set[str]] = {}
+    for version, status in db.execute(
+        "SELECT scanner_version, status FROM scan_runs WHERE date = ?", [date]
+    ).fetchall():
+        statuses.setdefault(version, set()).add(status)
+    return statuses
