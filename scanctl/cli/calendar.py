@@ -78,6 +78,29 @@ def next_(
     _show_session(calendar.check(calendar.next_session(parse_date(day, "date"))), as_json)
 
 
+@app.command("previous")
+def previous(
+    ctx: typer.Context,
+    day: Annotated[str, typer.Argument(help="Start date (exclusive).")] = "today",
+    iso: Annotated[bool, typer.Option("--iso", help="Print only the date (for scripts).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The last session before DATE (default today in Seoul): Friday on a Monday, the day before
+    a closure's first day after it.
+
+    Example: scanctl data sync --date $(scanctl calendar previous --iso)
+    """
+    from scanctl.clock import parse_date
+    from scanctl.market.calendar import KrxCalendar
+
+    calendar = KrxCalendar.from_db(app_context(ctx).db())
+    session = calendar.previous_session(parse_date(day, "date"))
+    if iso:
+        print(session.isoformat())
+        return
+    _show_session(calendar.check(session), as_json)
+
+
 @overrides_app.command("list")
 def overrides_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Operator overrides, then the overrides shipped with scanctl.

@@ -97,3 +97,26 @@ def test_bad_override_inputs(db_path):
     assert bad_kind.exit_code == 2 and "kind" in bad_kind.stderr
     bad_date = invoke(db_path, "check", "tomorrow")
     assert bad_date.exit_code == 2 and "'tomorrow' is not a date" in bad_date.stderr
+
+
+def test_previous_session_is_computed_in_kst_from_the_calendar(tmp_path, monkeypatch):
+    """The reconcile line of crontab.example: right on a UTC host, on Mondays, after closures."""
+    from typer.testing import CliRunner
+
+    from scanctl.cli.main import app
+
+    def previous(now, *args):
+        monkeypatch.setenv("SCANCTL_NOW", now)
+        result = CliRunner().invoke(
+            app, ["--db", str(tmp_path / "c.db"), "calendar", "previous", "--iso", *args]
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip()
+
+    monkeypatch.setenv("TZ", "UTC")
+    # 07:30 KST on Tuesday 2025-12-02 is 22:30 UTC on Monday: the previous session is Monday.
+    assert previous("2025-12-01T22:30:00+00:00") == "2025-12-01"
+    assert previous("2025-12-01T07:30:00") == "2025-11-28"  # a Monday: Friday
+    assert previous("2025-10-10T07:30:00") == "2025-10-02"  # after the Chuseok closure
+    assert previous("2025-06-04T07:30:00") == "2025-06-02"  # after the election day
+    assert previous("2025-06-04T07:30:00", "2025-06-02") == "2025-05-30"
