@@ -178,6 +178,19 @@ CREATE TABLE sync_events (
 ) STRICT
 """
 
+# Migration 3: runs record how they were started as cron, manual, ci (a non-interactive run in a
+# CI or make job), backfill or catchup (a missed session the daily run healed first). SQLite
+# cannot change a CHECK constraint in place, so the table is rebuilt with its rows.
+SCAN_RUNS_TRIGGERS = [
+    SCAN_RUNS.replace("CREATE TABLE scan_runs", "CREATE TABLE scan_runs_new").replace(
+        "('cron', 'manual', 'backfill')", "('cron', 'manual', 'ci', 'backfill', 'catchup')"
+    ),
+    "INSERT INTO scan_runs_new SELECT * FROM scan_runs",
+    "DROP TABLE scan_runs",
+    "ALTER TABLE scan_runs_new RENAME TO scan_runs",
+    "CREATE INDEX scan_runs_date_version ON scan_runs (date, scanner_version)",
+]
+
 MIGRATIONS: list[list[str]] = [
     # 1: the schema of PRODUCT.md §4.1.
     [
@@ -195,6 +208,8 @@ MIGRATIONS: list[list[str]] = [
     ],
     # 2: provider state.
     [SOURCE_STATE, SYNC_EVENTS],
+    # 3: the triggers ci and catchup.
+    SCAN_RUNS_TRIGGERS,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -91,3 +91,42 @@ def test_forward_migration_applies_once(db_path, monkeypatch):
     assert schema_version(db) == len(extra)
     db.conn.close()
     assert "extra_things" in open_db(db_path).table_names()  # reopening does not re-run it
+
+
+def test_migration_3_keeps_the_runs_and_accepts_the_new_triggers(tmp_path):
+    """A store of schema 2 with runs opens as schema 3 with every row kept."""
+    import sqlite3
+
+    from scanctl.store.schema import MIGRATIONS
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    for statements in MIGRATIONS[:2]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    row = ("r1", "2025-11-28", "v2", "cron", "2025-11-28T15:42:00+09:00", None, 1.5, "ok")
+    conn.execute(
+        "INSERT INTO scan_runs (run_id, date, scanner_version, trigger, started_at, "
+        "finished_at, duration_s, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        row,
+    )
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert db.execute("SELECT run_id, trigger, status FROM scan_runs").fetchall() == [
+        ("r1", "cron", "ok")
+    ]
+    for trigger in ("ci", "catchup"):
+        db.execute(
+            "INSERT INTO scan_runs (run_id, date, scanner_version, trigger, started_at, status) "
+            "VALUES (?, '2025-11-28', 'v3', ?, 'x', 'ok')",
+            [f"r-{trigger}", trigger],
+        )
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "INSERT INTO scan_runs (run_id, date, scanner_version, trigger, started_at, status) "
+            "VALUES ('bad', '2025-11-28', 'v3', 'cronjob', 'x', 'ok')"
+        )
+    assert "scan_runs_date_version" in {index.name for index in db["scan_runs"].indexes}
