@@ -31,6 +31,20 @@ def scan(
     force: Annotated[
         bool, typer.Option("--force", help="Scan today even before the close + margin.")
     ] = False,
+    catch_up: Annotated[
+        bool,
+        typer.Option(
+            "--catch-up",
+            help="First heal the last completed sessions ([scan] catch_up_sessions) that lack "
+            "bars (with --sync) or results.",
+        ),
+    ] = False,
+    allow_gaps: Annotated[
+        bool,
+        typer.Option(
+            "--allow-gaps", help="Scan even when a session of the lookback has no stored bars."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the engines for a date, store the picks, send the one daily notification.
@@ -53,6 +67,8 @@ def scan(
         versions=versions_for(db, version),
         date=day,
         sync=sync,
+        catch_up=catch_up,
+        allow_gaps=allow_gaps,
         save=not no_save,
         notify=not (no_notify or no_save),
         renotify=renotify,

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -38,6 +39,7 @@ from scanctl.market.calendar import KrxCalendar
 from scanctl.scan.lock import run_lock
 from scanctl.store.bar_queries import main_source_on
 from scanctl.store.db import write_transaction
+from scanctl.store.runs import run_statuses_on
 
 if TYPE_CHECKING:
     import requests
@@ -63,6 +65,8 @@ class ScanRequest:
     renotify: bool = False
     force: bool = False
     trigger: str = "manual"
+    catch_up: bool = False  # heal the last `catch_up_sessions` completed sessions first
+    allow_gaps: bool = False  # scan even when the lookback has a session without bars
 
 
 @dataclass
@@ -100,6 +104,7 @@ class ScanOutcome:
     message: str
     market_condition: dict[str, Any] | None = None
     versions: dict[str, VersionOutcome] = field(default_factory=dict)
+    caught_up: list[dt.date] = field(default_factory=list)
     notification: dict[str, Any] = field(default_factory=lambda: {"status": "none", "channels": {}})
 
     def to_record(self) -> dict[str, Any]:
@@ -110,6 +115,7 @@ class ScanOutcome:
             "message": self.message,
             "market_condition": self.market_condition,
             "versions": {v: outcome.to_record() for v, outcome in self.versions.items()},
+            "caught_up": [day.isoformat() for day in self.caught_up],
             "notification": self.notification,
         }
 
@@ -190,6 +196,9 @@ def _run_locked(
     calendar = KrxCalendar.from_db(db)
     if not request.force:
         gates.wait_for_close(calendar, day, options.close_margin_minutes, options.max_wait_minutes)
+    caught_up = (
+        _catch_up(db, settings, request, calendar, day, progress) if request.catch_up else []
+    )
     try:
         verdict = gates.check_session(
             calendar, day, now_kst(), options.close_margin_minutes, request.force
@@ -198,22 +207,20 @@ def _run_locked(
             message = f"skipped: {day.isoformat()} is not a KRX session ({verdict.reason})"
             log.info(message, extra={"fields": {"date": day.isoformat()}})
             _record_not_run(db, day, versions, request, "skipped", message)
-            return ScanOutcome(date=day, status="skipped", exit_code=0, message=message)
+            return ScanOutcome(
+                date=day, status="skipped", exit_code=0, message=message, caught_up=caught_up
+            )
         if request.sync:
             progress("sync")
-            from scanctl.providers.sync import sync_for_scan
-
-            sync_for_scan(
-                db,
-                settings.data,
-                day,
-                force=request.force,
-                close_margin_minutes=settings.scan.close_margin_minutes,
-            )
+            _sync(db, settings, day, force=request.force)
         gates.check_data(db, day, options.data_gate_threshold)
+        if not request.allow_gaps:
+            gates.check_history(db, calendar, day, params.max_lookback(versions))
     except DataNotReady as exc:
         _record_not_run(db, day, versions, request, "failed", str(exc))
-        return ScanOutcome(date=day, status="data_not_ready", exit_code=3, message=str(exc))
+        return ScanOutcome(
+            date=day, status="data_not_ready", exit_code=3, message=str(exc), caught_up=caught_up
+        )
 
     progress("load")
     data = load_market_data(db, day, params.max_lookback(versions), params.market)
@@ -223,14 +230,84 @@ def _run_locked(
         from scanctl.notify.outbox import enqueue_run
 
         def enqueue(db: sqlite_utils.Database) -> None:
-            enqueue_run(db, settings.notify, day, _summaries(outcomes), renotify=request.renotify)
+            enqueue_run(
+                db,
+                settings.notify,
+                day,
+                _summaries(outcomes),
+                renotify=request.renotify,
+                caught_up=caught_up,
+            )
 
     if request.save:
         save_session(db, day, request.trigger, outcomes, condition, params, enqueue)
     outcome = _finish(day, outcomes, condition, request)
+    outcome.caught_up = caught_up
+    if caught_up:
+        outcome.message += "; caught up " + ", ".join(d.isoformat() for d in caught_up)
     if enqueue is not None:
         outcome.notification = {"status": "enqueued"}
     return outcome
+
+
+def _catch_up(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    request: ScanRequest,
+    calendar: KrxCalendar,
+    day: dt.date,
+    progress: Progress,
+) -> list[dt.date]:
+    """Heal the last ``catch_up_sessions`` completed sessions before ``day``, oldest first: a
+    session without bars is synced (with ``--sync``), one without a successful run of a
+    requested version is scanned (trigger ``catchup``, no message). Returns the sessions
+    scanned; a session that still cannot be scanned is recorded as failed and left for the
+    next run."""
+    options, params = settings.scan, settings.run
+    sessions: list[dt.date] = []
+    cursor = day
+    while len(sessions) < options.catch_up_sessions:
+        cursor = calendar.previous_session(cursor)
+        sessions.insert(0, cursor)
+    healed = []
+    catch_up = dataclasses.replace(request, trigger="catchup")
+    for session in sessions:
+        statuses = run_statuses_on(db, session.isoformat())
+        todo = tuple(v for v in request.versions if "ok" not in statuses.get(v, ()))
+        if not todo:
+            continue
+        progress(f"catch up {session.isoformat()}")
+        try:
+            if request.sync and not gates.has_data(db, session, options.data_gate_threshold):
+                _sync(db, settings, session, force=False)
+            gates.check_data(db, session, options.data_gate_threshold)
+            if not request.allow_gaps:
+                gates.check_history(db, calendar, session, params.max_lookback(todo))
+        except DataNotReady as exc:
+            log.warning(f"catch-up {session.isoformat()}: {exc}")
+            _record_not_run(db, session, todo, catch_up, "failed", str(exc))
+            continue
+        data = load_market_data(db, session, params.max_lookback(todo), params.market)
+        condition, outcomes = scan_session(data, session, params, todo)
+        if request.save:
+            save_session(db, session, "catchup", outcomes, condition, params)
+        log.info(f"caught up {session.isoformat()}", extra={"fields": {"versions": todo}})
+        healed.append(session)
+    return healed
+
+
+def _sync(db: sqlite_utils.Database, settings: Settings, day: dt.date, force: bool) -> None:
+    """``--sync``: the bars of ``day`` from the configured provider (a source that fails or is
+    blocked raises `SourceError`, a `DataNotReady`)."""
+    from scanctl.providers.sync import sync_for_scan
+
+    sync_for_scan(
+        db,
+        settings.data,
+        day,
+        force=force,
+        close_margin_minutes=settings.scan.close_margin_minutes,
+    )
 
 
 def _record_not_run(

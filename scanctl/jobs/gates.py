@@ -17,6 +17,7 @@ from scanctl.errors import BadInput, DataNotReady
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import count_traded_on, previous_bar_date
+from scanctl.store.panel import stored_dates
 
 log = get_logger("scan")
 
@@ -83,6 +84,33 @@ def wait_for_close(
     return seconds
 
 
+def check_history(
+    db: sqlite_utils.Database, calendar: KrxCalendar, day: dt.date, lookback: int
+) -> None:
+    """Every session of the lookback before ``day`` has stored bars (from the first stored
+    date on): a scan never computes on a hole that a missed sync left.
+
+    Raises
+    ------
+    DataNotReady
+        Naming the sessions without bars and the command that fetches them.
+    """
+    stored = stored_dates(db, day - dt.timedelta(days=1), lookback)
+    if not stored:
+        return
+    sessions = calendar.sessions_in_range(dt.date.fromisoformat(stored[0]), day)[:-1]
+    have = set(stored)
+    holes = [session for session in sessions if session.isoformat() not in have]
+    if not holes:
+        return
+    shown = ", ".join(hole.isoformat() for hole in holes[:3]) + (", …" if len(holes) > 3 else "")
+    raise DataNotReady(
+        f"no bars for {len(holes)} session(s) within the {lookback}-session lookback of "
+        f"{day.isoformat()} ({shown}); nothing scanned; run `scanctl data sync --from "
+        f"{holes[0].isoformat()} --date {holes[-1].isoformat()}` or pass --allow-gaps"
+    )
+
+
 @dataclass(frozen=True)
 class DataVerdict:
     """Bars on the scan date against the previous stored session (PRODUCT.md §5 step 4)."""
@@ -91,6 +119,15 @@ class DataVerdict:
     previous_date: str | None
     bars_on_previous: int
     ratio: float
+
+
+def has_data(db: sqlite_utils.Database, day: dt.date, threshold: float) -> bool:
+    """Whether ``day`` passes `check_data`."""
+    try:
+        check_data(db, day, threshold)
+    except DataNotReady:
+        return False
+    return True
 
 
 def check_data(db: sqlite_utils.Database, day: dt.date, threshold: float) -> DataVerdict:

@@ -105,6 +105,13 @@ class ScanOptions(Section):
         ge=0,
         le=600,
     )
+    catch_up_sessions: int = setting(
+        5,
+        "scan --catch-up first heals this many completed sessions before the scan date: "
+        "missing bars are synced (with --sync) and missing results scanned",
+        ge=0,
+        le=60,
+    )
     data_gate_threshold: float = setting(
         0.95,
         "share of the previous session's tickers needing a bar on D (PRODUCT.md §5)",

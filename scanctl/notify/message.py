@@ -88,7 +88,10 @@ def korean_date(day: dt.date) -> str:
 
 
 def daily_message(
-    date: dt.date, versions: Mapping[str, VersionSummary], settings: NotifySettings
+    date: dt.date,
+    versions: Mapping[str, VersionSummary],
+    settings: NotifySettings,
+    caught_up: Sequence[dt.date] = (),
 ) -> Message | None:
     """The one daily message of a run, or None when there is nothing to say.
 
@@ -101,6 +104,8 @@ def daily_message(
         ranked ``picks`` of each version run.
     settings
         ``top_n`` picks listed per version, ``min_matched`` gate, template and ``c_name``.
+    caught_up
+        Earlier sessions this run scanned first (missed ones); the message names them.
 
     Returns
     -------
@@ -124,6 +129,10 @@ def daily_message(
         picks = [_pick(p) for p in _ranked(summary.get("picks") or ())][: settings.top_n]
         data["versions"][version] = {"status": status, "matched_count": matched, "picks": picks}
         lines.extend(_version_lines(version, status, matched, picks))
+    if caught_up:
+        days = ", ".join(f"{d.month:02d}월 {d.day:02d}일" for d in caught_up)
+        lines.append(f"\n(밀린 세션 반영: {days})")
+        data["caught_up"] = [d.isoformat() for d in caught_up]
     block = "\n".join(lines)
     if settings.template_text is not None:
         text = settings.template_text.format_map({"date": day, "count": count, "versions": block})

@@ -93,11 +93,13 @@ def enqueue_run(
     versions: Mapping[str, VersionSummary],
     *,
     renotify: bool = False,
+    caught_up: Sequence[dt.date] = (),
 ) -> tuple[Message, ...]:
     """Enqueue a run's messages (inside the caller's transaction): the daily message when
-    `daily_message` gives one, and a failure alert when a version failed (its ``error``)."""
+    `daily_message` gives one (naming the sessions the run ``caught_up`` first), and a failure
+    alert when a version failed (its ``error``)."""
     messages = []
-    daily = daily_message(date, versions, settings)
+    daily = daily_message(date, versions, settings, caught_up)
     if daily is not None:
         messages.append(daily)
     failures = {

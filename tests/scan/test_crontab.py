@@ -79,7 +79,10 @@ def test_crontab_line_runs_the_daily_flow(scan_db, tmp_path, naver_serving):
     versions = {row[2] for row in dump(scan_db, "scan_rank")}
     assert versions == {"v2", "v3"}
     runs = dump(scan_db, "scan_runs")
-    assert {row[3] for row in runs} == {"cron"}
+    assert {row[2] for row in runs if row[3] == "cron"} == {"v2", "v3"}
+    healed = sorted({row[1] for row in runs if row[3] == "catchup"})  # no results before: healed
+    assert len(healed) == 5 and healed[-1] < DEMO_LAST_SESSION
+    assert f"caught up {', '.join(healed)}" in text
     outbox = dump(scan_db, "notifications")
     assert [(r[1], r[2], r[3]) for r in outbox] == [("daily", "log", "skipped")]
     assert json.loads(outbox[0][7])["kind"] == "daily"
