@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from scanctl.clock import check_range
-from scanctl.errors import BadInput, DataNotReady
+from scanctl.errors import BadInput, DataNotReady, ExitCode
 from scanctl.jobs.daily import save_session, scan_session
 from scanctl.jobs.gates import check_data
 from scanctl.jobs.prepare import load_market_data
@@ -48,15 +48,15 @@ class BackfillOutcome:
         return sum(1 for day in self.scanned.values() for v in day.values() if v["status"] != "ok")
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 when every version of every scanned date succeeded, else 4 (6 if all failed);
         3 when no session of the range had its bars (nothing scanned)."""
         if not self.scanned and self.skipped:
-            return 3
+            return ExitCode.DATA_NOT_READY
         total = sum(len(day) for day in self.scanned.values())
         if self.failures and self.failures == total:
-            return 6
-        return 4 if self.failures else 0
+            return ExitCode.ALL_FAILED
+        return ExitCode.PARTIAL if self.failures else ExitCode.OK
 
     def to_record(self) -> dict[str, Any]:
         return {

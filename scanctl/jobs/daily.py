@@ -30,7 +30,7 @@ import sqlite_utils
 from scanctl.clock import now_kst, today_kst
 from scanctl.engines.base import plain
 from scanctl.engines.params import RunParams
-from scanctl.errors import DataNotReady, ScanctlError
+from scanctl.errors import DataNotReady, ExitCode, ScanctlError
 from scanctl.jobs import gates
 from scanctl.jobs.persist import RunRow, insert_run, rank_rows, replace_ranks
 from scanctl.jobs.prepare import MarketData, load_market_data, prepare_inputs, run_engine
@@ -100,7 +100,7 @@ class ScanOutcome:
 
     date: dt.date | None
     status: str
-    exit_code: int
+    exit_code: ExitCode
     message: str
     market_condition: dict[str, Any] | None = None
     versions: dict[str, VersionOutcome] = field(default_factory=dict)
@@ -141,7 +141,7 @@ def run_scan(
     with run_lock(lock_path), requests.Session() as session:
         healthcheck = Healthcheck.from_settings(settings.healthcheck, session)
         healthcheck.start()
-        exit_code, summary = 1, "internal error"  # what the ping says if anything escapes
+        exit_code, summary = ExitCode.INTERNAL, "internal error"  # the ping if anything escapes
         try:
             outcome = _run_locked(db, settings, request, progress or (lambda _: None))
             if outcome.notification.get("status") == "enqueued":
@@ -183,7 +183,7 @@ def _deliver(
     report = deliver(db, settings, session, date=outcome.date, include_failed=False)
     outcome.notification = notification_summary(db, outcome.date)
     if not report.ok and outcome.exit_code == 0:
-        outcome.exit_code, outcome.status = 5, "notify_failed"
+        outcome.exit_code, outcome.status = ExitCode.NOTIFY_FAILED, "notify_failed"
         outcome.message += f"; notification failed ({report.status})"
 
 
@@ -208,7 +208,11 @@ def _run_locked(
             log.info(message, extra={"fields": {"date": day.isoformat()}})
             _record_not_run(db, day, versions, request, "skipped", message)
             return ScanOutcome(
-                date=day, status="skipped", exit_code=0, message=message, caught_up=caught_up
+                date=day,
+                status="skipped",
+                exit_code=ExitCode.OK,
+                message=message,
+                caught_up=caught_up,
             )
         if request.sync:
             progress("sync")
@@ -219,7 +223,11 @@ def _run_locked(
     except DataNotReady as exc:
         _record_not_run(db, day, versions, request, "failed", str(exc))
         return ScanOutcome(
-            date=day, status="data_not_ready", exit_code=3, message=str(exc), caught_up=caught_up
+            date=day,
+            status="data_not_ready",
+            exit_code=ExitCode.DATA_NOT_READY,
+            message=str(exc),
+            caught_up=caught_up,
         )
 
     progress("load")
@@ -457,11 +465,11 @@ def _finish(
 ) -> ScanOutcome:
     failed = [v for v, o in outcomes.items() if o.status == "failed"]
     if len(failed) == len(outcomes):
-        status, code = "failed", 6
+        status, code = "failed", ExitCode.ALL_FAILED
     elif failed:
-        status, code = "partial", 4
+        status, code = "partial", ExitCode.PARTIAL
     else:
-        status, code = "ok", 0
+        status, code = "ok", ExitCode.OK
     counts = ", ".join(
         f"{v} {o.matched_count}" if o.status == "ok" else f"{v} failed" for v, o in outcomes.items()
     )
