@@ -16,6 +16,7 @@ from scanctl.clock import now_kst, sleep
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
+from scanctl.market.coverage import covers
 from scanctl.store.bar_queries import count_traded_on, previous_bar_date
 from scanctl.store.panel import stored_dates
 
@@ -145,7 +146,7 @@ def check_data(db: sqlite_utils.Database, day: dt.date, threshold: float) -> Dat
     on_previous = count_traded_on(db, previous) if previous else 0
     ratio = on_date / on_previous if on_previous else (1.0 if on_date else 0.0)
     verdict = DataVerdict(on_date, previous, on_previous, ratio)
-    if on_date == 0 or ratio < threshold:
+    if not covers(on_date, on_previous, threshold):
         basis = f" of the {on_previous:,} on {previous}" if previous else ""
         raise DataNotReady(
             f"bars for {iso}: {on_date:,}{basis} ({ratio:.1%} < {threshold:.0%}); nothing "

@@ -18,13 +18,13 @@ fails.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scanctl.errors import DataNotReady
+from scanctl.market.coverage import covers
 from scanctl.providers.base import BarRow
 
 PROBLEMS = ("price", "ohlc", "volume")
@@ -57,11 +57,6 @@ class SyncGateFailed(DataNotReady):
         self.report: Any = None  # the sync's SyncReport: the dates written before this one
 
 
-def share_needed(share: float, total: int) -> int:
-    """The smallest count that is at least ``share`` of ``total`` (robust to float noise)."""
-    return math.ceil(round(share * total, 9))
-
-
 def coverage_gate(
     rows: int,
     baseline: int,
@@ -70,7 +65,7 @@ def coverage_gate(
     missing: Mapping[str, str] | None = None,
 ) -> Gate:
     """Rows to write against the baseline; a failure names a few codes without a row and why."""
-    passed = rows >= share_needed(minimum, baseline) and rows > 0
+    passed = covers(rows, baseline, minimum)
     text = (
         f"coverage {rows:,} of {baseline:,} {baseline_what} ({_pct(rows, baseline)}) "
         f"{'≥' if passed else '<'} {_pct_text(minimum)}"
@@ -83,7 +78,7 @@ def coverage_gate(
 
 def stamped_gate(day: str, stamps: Sequence[str], minimum: float) -> Gate:
     on_day = sum(1 for stamp in stamps if stamp == day)
-    passed = on_day >= share_needed(minimum, len(stamps)) and on_day > 0
+    passed = covers(on_day, len(stamps), minimum)
     text = (
         f"{on_day:,} of {len(stamps):,} rows are dated {day} ({_pct(on_day, len(stamps))}) "
         f"{'≥' if passed else '<'} {_pct_text(minimum)}"

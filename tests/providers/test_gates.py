@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from scanctl.market.coverage import covers, share_needed
 from scanctl.providers.gates import (
     corporate_action_gate,
     coverage_gate,
     failure_message,
     problem_gates,
     row_problems,
-    share_needed,
     stamped_gate,
 )
 
@@ -105,3 +105,9 @@ def test_failure_message_lists_only_failed_gates():
         "data sync 2025-11-28: coverage 2,301 of 2,688 tickers (85.6 %) < 95 %; "
         "nothing written for 2025-11-28 (retry later with `scanctl data sync --date 2025-11-28`)"
     )
+
+
+def test_the_scan_and_the_sync_share_one_coverage_rule():
+    """`covers` decides both gates: 95 of 100 passes at 0.95, 94 does not; zero never does."""
+    assert covers(95, 100, 0.95) and not covers(94, 100, 0.95)
+    assert covers(1, 0, 0.95) and not covers(0, 0, 0.95)
