@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -73,7 +74,7 @@ def scan(
         notify=not (no_notify or no_save),
         renotify=renotify,
         force=force,
-        trigger="manual" if sys.stdin.isatty() else "cron",
+        trigger=_trigger(),
     )
     lock = lock_path_for(context.resolved_db_path())
     if stdout_is_tty() and not as_json:
@@ -93,6 +94,14 @@ def scan(
         if not no_save or outcome.versions:
             _print_summary(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+def _trigger() -> str:
+    """How this run was started: ``manual`` at a terminal, ``ci`` under a CI or make job (the
+    ``CI`` variable, set by every CI service and by `make` targets that pass it), else ``cron``."""
+    if sys.stdin.isatty():
+        return "manual"
+    return "ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "cron"
 
 
 def _print_summary(outcome) -> None:

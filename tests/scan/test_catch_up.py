@@ -90,3 +90,10 @@ def test_a_hole_in_the_lookback_refuses_unless_allowed(scan_db):
     allowed = scan(scan_db, "--version", "v2", "--no-notify", "--allow-gaps")
     assert allowed.exit_code == 0, allowed.output
     assert {row[0] for row in dump(scan_db, "scan_rank")} == {DEMO_LAST_SESSION}
+
+
+def test_a_run_under_ci_is_recorded_as_ci(scan_db):
+    assert scan(scan_db, "--version", "v2", "--no-notify", env={"CI": "true"}).exit_code == 0
+    assert scan(scan_db, "--version", "v3", "--no-notify", env={"CI": "false"}).exit_code == 0
+    triggers = {run[2]: run[3] for run in dump(scan_db, "scan_runs")}
+    assert triggers == {"v2": "ci", "v3": "cron"}  # CliRunner's stdin is not a TTY
