@@ -1,11 +1,16 @@
 """Shared fixtures: an isolated environment for every test (no SCANCTL_* leaking in, a pinned
-clock, XDG folders under tmp), real SQLite files, and the shared real-data folder."""
+clock, XDG folders under tmp, the scanctl logger restored), real SQLite files, the shared
+real-data folder, and `run_cli`, which runs the CLI in process."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +28,14 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("SCANCTL_NOW", PINNED_NOW)
+
+
+@pytest.fixture(autouse=True)
+def restored_logger() -> Iterator[None]:
+    """The root callback points the scanctl logger at the stderr of its invocation; put the
+    logger back as it was, so that no later test logs into a finished CliRunner stream."""
+    with _scanctl_logger_restored():
+        yield
 
 
 @pytest.fixture
@@ -46,14 +59,57 @@ def shared_krx() -> Path:
     return SHARED_KRX
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120):
-    """Run `python -m scanctl ARGS` in a real subprocess; returns CompletedProcess (text)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "scanctl", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=timeout,
-    )
+def scanctl_command(*args: str) -> list[str]:
+    """The argv of `python -m scanctl ARGS`, for tests that need a process of their own."""
+    return [sys.executable, "-m", "scanctl", *args]
+
+
+def run_cli(
+    *args: str,
+    env: dict | None = None,
+    process: bool = False,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """Run `scanctl ARGS` and return a CompletedProcess (text ``stdout`` and ``stderr`` apart).
+
+    In process by default: Typer's CliRunner invokes `scanctl.cli.main.app` with ``env``
+    patched into os.environ for the call, stdin empty and not a TTY (as under cron), stdout
+    and stderr captured separately. An exception that escapes the app ends as it would in a
+    process: its traceback on stderr and exit code 1. ``process=True`` runs a real
+    `python -m scanctl` child instead, for the tests whose point is a process boundary.
+    """
+    if process:
+        return subprocess.run(
+            scanctl_command(*args),
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            timeout=timeout,
+        )
+    assert cwd is None, "run_cli(cwd=...) needs process=True"
+    from typer.testing import CliRunner
+
+    from scanctl.cli.main import app
+
+    with _scanctl_logger_restored():
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="scanctl")
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(["scanctl", *args], result.exit_code, result.stdout, stderr)
+
+
+@contextmanager
+def _scanctl_logger_restored() -> Iterator[None]:
+    from scanctl.logs import LOGGER
+
+    logger = logging.getLogger(LOGGER)
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    try:
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+        logger.setLevel(level)
