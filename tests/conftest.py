@@ -1,11 +1,13 @@
 """Shared fixtures: an isolated environment for every test (no SCANCTL_* leaking in, a pinned
-clock, XDG folders under tmp, the scanctl logger restored), real SQLite files, the shared
-real-data folder, and `run_cli`, which runs the CLI in process."""
+clock, XDG folders under tmp, the scanctl logger restored), real SQLite files, stores built
+once per session (the real data of ../shared/data/krx, a demo market) to copy, and `run_cli`,
+which runs the CLI in process."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import traceback
@@ -52,11 +54,46 @@ def db(db_path: Path):
     database.conn.close()
 
 
-@pytest.fixture
-def shared_krx() -> Path:
+@pytest.fixture(scope="session")
+def real_krx_import(tmp_path_factory):
+    """The real data of ../shared/data/krx imported once into a store: ``(path, report)``;
+    skipped when the folder is absent. Tests copy the file (`real_krx_db`), never write to it."""
     if not (SHARED_KRX / "ohlcv.csv.gz").exists():
         pytest.skip("../shared/data/krx is not present")
-    return SHARED_KRX
+    from scanctl.store.db import open_db
+    from scanctl.store.importer import import_files
+
+    path = tmp_path_factory.mktemp("real-krx") / "real.db"
+    db = open_db(path)
+    report = import_files(
+        db, SHARED_KRX / "ohlcv.csv.gz", SHARED_KRX / "tickers.csv", SHARED_KRX / "indexes.csv.gz"
+    )
+    db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+    return path, report
+
+
+@pytest.fixture
+def real_krx_db(real_krx_import, tmp_path: Path) -> Path:
+    """A private copy of the store holding the real data."""
+    path = tmp_path / "real.db"
+    shutil.copy(real_krx_import[0], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_seed1_template(tmp_path_factory) -> Path:
+    """`install_demo_market(300 tickers, 260 sessions, seed 1)` under the pinned clock, built
+    once per session; tests copy the file and never write to it."""
+    from scanctl.providers.demo import install_demo_market
+    from scanctl.store.db import open_db
+
+    path = tmp_path_factory.mktemp("demo-seed1") / "demo.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCANCTL_NOW", PINNED_NOW)
+        db = open_db(path)
+        install_demo_market(db, n_tickers=300, n_sessions=260, seed=1)
+        db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+    return path
 
 
 def scanctl_command(*args: str) -> list[str]:
