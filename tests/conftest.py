@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_KRX = REPO.parent / "shared" / "data" / "krx"
@@ -38,6 +39,23 @@ def restored_logger() -> Iterator[None]:
     logger back as it was, so that no later test logs into a finished CliRunner stream."""
     with _scanctl_logger_restored():
         yield
+
+
+@pytest.fixture(scope="session")
+def _threaded_server() -> Iterator[HTTPServer]:
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    yield httpserver
+    httpserver.clear()
+    httpserver.stop()  # waits up to half a second for the serving loop: once per session
+
+
+@pytest.fixture
+def server(_threaded_server: HTTPServer) -> HTTPServer:
+    """A threaded HTTP server on 127.0.0.1 (a slow reply does not hold up the next request),
+    shared by the session and cleared for every test."""
+    _threaded_server.clear()
+    return _threaded_server
 
 
 @pytest.fixture

@@ -5,23 +5,12 @@ import json
 import os
 import subprocess
 
-import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from tests.conftest import run_cli, scanctl_command
 from tests.scan.conftest import DEMO_LAST_SESSION, dump, wait_for_lock_holder
 
 SECRET = "SECRET-hook-token-123"
-
-
-@pytest.fixture
-def server():
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
 
 
 def config_for(tmp_path, server, *, hook_status=200, alerts=True, healthcheck=True):
