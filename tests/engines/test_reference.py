@@ -184,7 +184,7 @@ def _doctor(path: Path) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, demo_seed1_template) -> dict[str, Any]:
     """Module cache: the demo stores (built now; seed 1 is the session's, copied), the real
-    store and the cases (built lazily)."""
+    store, the cases and the reference's per-ticker series (built lazily)."""
     folder = tmp_path_factory.mktemp("reference")
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("SCANCTL_NOW", NOW)
@@ -196,7 +196,7 @@ def built(tmp_path_factory, demo_seed1_template) -> dict[str, Any]:
         shutil.copy(demo_seed1_template, folder / f"{name}.db")  # install_demo_market(300, 260, 1)
     _doctor(folder / "demo1-doctored.db")
     stores = {name: Store.read(folder / f"{name}.db") for name in DEMO_CASES}
-    return {"folder": folder, "stores": stores, "cases": {}}
+    return {"folder": folder, "stores": stores, "cases": {}, "series": {}}
 
 
 def _real_store(built: dict[str, Any], real_krx_import: tuple[Path, Any]) -> Store:
@@ -242,7 +242,8 @@ def run_case(built: dict[str, Any], store: str, day: str, variant: int | None = 
         if variant is not None:
             prepared = _with_condition(prepared, VARIANTS[variant])
         results = {version: run_engine(version, prepared, PARAMS) for version in VERSIONS}
-        expected = ref.reference_scan(data.tickers(day), day, prepared.condition)
+        memo = built["series"].setdefault((store, day), {})  # one per window, not per variant
+        expected = ref.reference_scan(data.tickers(day), day, prepared.condition, memo)
         label = f"{store} {day}" + ("" if variant is None else f" variant {VARIANTS[variant]}")
         built["cases"][key] = Case(label, prepared, results, expected)
     return built["cases"][key]
