@@ -1,14 +1,22 @@
 """Shared fixtures: an isolated environment for every test (no SCANCTL_* leaking in, a pinned
-clock, XDG folders under tmp), real SQLite files, and the shared real-data folder."""
+clock, XDG folders under tmp, the scanctl logger restored), real SQLite files, stores built
+once per session (the real data of ../shared/data/krx, a demo market) to copy, and `run_cli`,
+which runs the CLI in process."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import subprocess
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_KRX = REPO.parent / "shared" / "data" / "krx"
@@ -26,6 +34,31 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CI", raising=False)  # CI sets it; runs record their trigger from it
 
 
+@pytest.fixture(autouse=True)
+def restored_logger() -> Iterator[None]:
+    """The root callback points the scanctl logger at the stderr of its invocation; put the
+    logger back as it was, so that no later test logs into a finished CliRunner stream."""
+    with _scanctl_logger_restored():
+        yield
+
+
+@pytest.fixture(scope="session")
+def _threaded_server() -> Iterator[HTTPServer]:
+    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    httpserver.start()
+    yield httpserver
+    httpserver.clear()
+    httpserver.stop()  # waits up to half a second for the serving loop: once per session
+
+
+@pytest.fixture
+def server(_threaded_server: HTTPServer) -> HTTPServer:
+    """A threaded HTTP server on 127.0.0.1 (a slow reply does not hold up the next request),
+    shared by the session and cleared for every test."""
+    _threaded_server.clear()
+    return _threaded_server
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "scanctl.db"
@@ -40,21 +73,99 @@ def db(db_path: Path):
     database.conn.close()
 
 
-@pytest.fixture
-def shared_krx() -> Path:
+@pytest.fixture(scope="session")
+def real_krx_import(tmp_path_factory):
+    """The real data of ../shared/data/krx imported once into a store: ``(path, report)``;
+    skipped when the folder is absent. Tests copy the file (`real_krx_db`), never write to it."""
     if not (SHARED_KRX / "ohlcv.csv.gz").exists():
         pytest.skip("../shared/data/krx is not present")
-    return SHARED_KRX
+    from scanctl.store.db import open_db
+    from scanctl.store.importer import import_files
 
-
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120):
-    """Run `python -m scanctl ARGS` in a real subprocess; returns CompletedProcess (text)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "scanctl", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=timeout,
+    path = tmp_path_factory.mktemp("real-krx") / "real.db"
+    db = open_db(path)
+    report = import_files(
+        db, SHARED_KRX / "ohlcv.csv.gz", SHARED_KRX / "tickers.csv", SHARED_KRX / "indexes.csv.gz"
     )
+    db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+    return path, report
+
+
+@pytest.fixture
+def real_krx_db(real_krx_import, tmp_path: Path) -> Path:
+    """A private copy of the store holding the real data."""
+    path = tmp_path / "real.db"
+    shutil.copy(real_krx_import[0], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_seed1_template(tmp_path_factory) -> Path:
+    """`install_demo_market(300 tickers, 260 sessions, seed 1)` under the pinned clock, built
+    once per session; tests copy the file and never write to it."""
+    from scanctl.providers.demo import install_demo_market
+    from scanctl.store.db import open_db
+
+    path = tmp_path_factory.mktemp("demo-seed1") / "demo.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCANCTL_NOW", PINNED_NOW)
+        db = open_db(path)
+        install_demo_market(db, n_tickers=300, n_sessions=260, seed=1)
+        db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+    return path
+
+
+def scanctl_command(*args: str) -> list[str]:
+    """The argv of `python -m scanctl ARGS`, for tests that need a process of their own."""
+    return [sys.executable, "-m", "scanctl", *args]
+
+
+def run_cli(
+    *args: str,
+    env: dict | None = None,
+    process: bool = False,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """Run `scanctl ARGS` and return a CompletedProcess (text ``stdout`` and ``stderr`` apart).
+
+    In process by default: Typer's CliRunner invokes `scanctl.cli.main.app` with ``env``
+    patched into os.environ for the call, stdin empty and not a TTY (as under cron), stdout
+    and stderr captured separately. An exception that escapes the app ends as it would in a
+    process: its traceback on stderr and exit code 1. ``process=True`` runs a real
+    `python -m scanctl` child instead, for the tests whose point is a process boundary.
+    """
+    if process:
+        return subprocess.run(
+            scanctl_command(*args),
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            timeout=timeout,
+        )
+    assert cwd is None, "run_cli(cwd=...) needs process=True"
+    from typer.testing import CliRunner
+
+    from scanctl.cli.main import app
+
+    with _scanctl_logger_restored():
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="scanctl")
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(["scanctl", *args], result.exit_code, result.stdout, stderr)
+
+
+@contextmanager
+def _scanctl_logger_restored() -> Iterator[None]:
+    from scanctl.logs import LOGGER
+
+    logger = logging.getLogger(LOGGER)
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    try:
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+        logger.setLevel(level)

@@ -75,7 +75,7 @@ def test_db_in_missing_folder_and_corrupt_db(tmp_path):
     assert corrupt.read_bytes() == b"garbage" * 1000
 
 
-def test_import_status_via_subprocess(tmp_path, db_path):
+def test_import_then_status(tmp_path, db_path):
     bars = tmp_path / "bars.csv"
     bars.write_text(
         "date,ticker,open,high,low,close,volume,value\n"

@@ -1,26 +1,22 @@
 """`scanctl inspect` on the demo market and on the real data."""
 
 import json
+import shutil
 import sqlite3
 
 import pytest
 from typer.testing import CliRunner
 
 from scanctl.cli.main import app
-from scanctl.providers.demo import install_demo_market
-from scanctl.store.db import open_db
-from scanctl.store.importer import import_files
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
+def demo_db(tmp_path_factory, demo_seed1_template):
+    """The demo market of 300 tickers, 260 sessions, seed 1 (built once per session)."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCANCTL_NOW", "2025-11-28T18:00:00")
-    install_demo_market(open_db(path), n_tickers=300, n_sessions=260, seed=1)
-    mp.undo()
+    shutil.copy(demo_seed1_template, path)
     return path
 
 
@@ -104,15 +100,8 @@ def test_inspect_on_a_date_without_a_bar(demo_db):
     assert f"{code} has no bar on {day} (reason no_bar_on_date" in result.stderr
 
 
-def test_inspect_real_data(tmp_path, shared_krx):
-    db_path = tmp_path / "real.db"
-    import_files(
-        open_db(db_path),
-        shared_krx / "ohlcv.csv.gz",
-        shared_krx / "tickers.csv",
-        shared_krx / "indexes.csv.gz",
-    )
-    record = inspect_json(db_path, "005930", "--date", "2025-11-28")
+def test_inspect_real_data(real_krx_db):
+    record = inspect_json(real_krx_db, "005930", "--date", "2025-11-28")
     assert record["name"] == "삼성전자" and record["in_universe"] is True
     assert record["universe"]["market_rank"] == 1
     assert record["market_condition"]["series"]["kospi_proxy"] == "KOSPI"

@@ -2,23 +2,12 @@
 
 import json
 
-import pytest
-from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from scanctl.cli.main import app
 
 runner = CliRunner()
 TOKEN = "123456:SECRET-BOT-TOKEN"
-
-
-@pytest.fixture
-def server():
-    httpserver = HTTPServer(host="127.0.0.1", port=0)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
 
 
 def write_config(tmp_path, server):

@@ -1,5 +1,5 @@
-"""`data sync` and `scan --sync` as cron runs them: real subprocesses, a real SQLite file and a
-local stand-in for Naver on 127.0.0.1."""
+"""`data sync` and `scan --sync` as cron runs them (no TTY, the CLI in process), a real SQLite file
+and a local stand-in for Naver on 127.0.0.1."""
 
 import datetime as dt
 import json

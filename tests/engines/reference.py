@@ -760,20 +760,26 @@ class ScanRef:
     outcomes: dict[str, Outcome]
 
 
-def reference_scan(tickers: Sequence[Ticker], day: str, cond: Any) -> ScanRef:
+def reference_scan(
+    tickers: Sequence[Ticker], day: str, cond: Any, series_memo: dict[str, Series] | None = None
+) -> ScanRef:
     """Every engine of §5–§7 for scan date ``day`` (ISO), with the §9 default parameters.
 
     ``tickers`` hold their windows (`window_of`); ``cond`` is the §3 market condition of D.
+    A ticker's `Series` depends on its window alone, so the scans of one date under several
+    conditions may share ``series_memo`` (code → Series) instead of computing them again.
     """
     by_code = {tk.code: tk for tk in tickers}
     base = build_universe(tickers, day, 100, 100)
     limits = final_limits(cond)
     final = build_universe(tickers, day, *limits) if limits != (100, 100) else base
-    series = {
-        code: Series(tk.bars)
-        for code, tk in by_code.items()
-        if code in final.member and len(tk.bars) >= MIN_HISTORY
-    }
+    memo = {} if series_memo is None else series_memo
+    series = {}
+    for code, tk in by_code.items():
+        if code in final.member and len(tk.bars) >= MIN_HISTORY:
+            if code not in memo:
+                memo[code] = Series(tk.bars)
+            series[code] = memo[code]
     midterm, pullback = run_v3(by_code, series, final, cond)
     outcomes = {
         "v1": run_v1(by_code, series, final, cond),

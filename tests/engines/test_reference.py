@@ -22,6 +22,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import math
+import shutil
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ from scanctl.jobs.prepare import PreparedRun, load_market_data, prepare_inputs, 
 from scanctl.market.condition import Thresholds
 from scanctl.providers.demo import install_demo_market
 from scanctl.store.db import open_db
-from scanctl.store.importer import import_files
 from tests.engines import reference as ref
 
 NOW = "2025-11-28T18:00:00"  # the pinned clock of tests/conftest.py: the demo ends on this day
@@ -177,32 +177,28 @@ def _doctor(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, Any]:
-    """Module cache: the demo stores (built now), the real store and the cases (built lazily)."""
+def built(tmp_path_factory, demo_seed1_template) -> dict[str, Any]:
+    """Module cache: the demo stores (built now; seed 1 is the session's, copied), the real
+    store, the cases and the reference's per-ticker series (built lazily)."""
     folder = tmp_path_factory.mktemp("reference")
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("SCANCTL_NOW", NOW)
     try:
-        for name, seed in (("demo1", 1), ("demo5", 5), ("demo1-doctored", 1)):
-            _install_demo(folder / f"{name}.db", seed)
+        _install_demo(folder / "demo5.db", 5)
     finally:
         monkeypatch.undo()
+    for name in ("demo1", "demo1-doctored"):
+        shutil.copy(demo_seed1_template, folder / f"{name}.db")  # install_demo_market(300, 260, 1)
     _doctor(folder / "demo1-doctored.db")
     stores = {name: Store.read(folder / f"{name}.db") for name in DEMO_CASES}
-    return {"folder": folder, "stores": stores, "cases": {}}
+    return {"folder": folder, "stores": stores, "cases": {}, "series": {}}
 
 
-def _real_store(built: dict[str, Any], shared_krx: Path) -> Store:
+def _real_store(built: dict[str, Any], real_krx_import: tuple[Path, Any]) -> Store:
+    """The real data (imported once per session by tests/conftest.py), copied here."""
     if "real" not in built["stores"]:
         path = built["folder"] / "real.db"
-        db = open_db(path)
-        import_files(
-            db,
-            shared_krx / "ohlcv.csv.gz",
-            shared_krx / "tickers.csv",
-            shared_krx / "indexes.csv.gz",
-        )
-        db.conn.close()
+        shutil.copy(real_krx_import[0], path)
         built["stores"]["real"] = Store.read(path)
     return built["stores"]["real"]
 
@@ -241,7 +237,8 @@ def run_case(built: dict[str, Any], store: str, day: str, variant: int | None = 
         if variant is not None:
             prepared = _with_condition(prepared, VARIANTS[variant])
         results = {version: run_engine(version, prepared, PARAMS) for version in VERSIONS}
-        expected = ref.reference_scan(data.tickers(day), day, prepared.condition)
+        memo = built["series"].setdefault((store, day), {})  # one per window, not per variant
+        expected = ref.reference_scan(data.tickers(day), day, prepared.condition, memo)
         label = f"{store} {day}" + ("" if variant is None else f" variant {VARIANTS[variant]}")
         built["cases"][key] = Case(label, prepared, results, expected)
     return built["cases"][key]
@@ -310,15 +307,15 @@ def test_demo_agrees(built, store, day):
 
 
 @pytest.mark.parametrize("day", REAL_DATES)
-def test_real_data_agrees(built, shared_krx, day):
-    _real_store(built, shared_krx)
+def test_real_data_agrees(built, real_krx_import, day):
+    _real_store(built, real_krx_import)
     assert_agree(run_case(built, "real", day))
 
 
 @pytest.mark.parametrize(("store", "day"), [("demo1", "2025-09-01"), ("real", "2025-10-01")])
 def test_condition_variants_agree(built, request, store, day):
     if store == "real":
-        _real_store(built, request.getfixturevalue("shared_krx"))
+        _real_store(built, request.getfixturevalue("real_krx_import"))
     assert not run_case(built, store, day).prepared.condition.market_divergence
     for variant in range(len(VARIANTS)):
         assert_agree(run_case(built, store, day, variant))
@@ -356,10 +353,10 @@ def test_demo_cases_cover_the_rare_paths(built):
     assert common | {"regime_gate", "ema20_touch", "reversal_bar"} <= reasons["v2_lite"]
 
 
-def test_window_is_the_last_220_bars_across_long_gaps(built, shared_krx):
+def test_window_is_the_last_220_bars_across_long_gaps(built, real_krx_import):
     # 001080 has no bar from 2023-09-26 to 2024-09-20: 206 bars ≤ 2024-12-17, 59 of them in the
     # lookback + margin dates read first; `complete_history` adds the older ones
-    _real_store(built, shared_krx)
+    _real_store(built, real_krx_import)
     case = run_case(built, "real", "2024-12-17")
     window = case.prepared.inputs[LOOKBACK].window
     bars = dict(zip(window.codes.tolist(), window.n_bars.tolist(), strict=True))

@@ -1,5 +1,5 @@
-"""Fixtures for the notifier tests: a real threaded HTTP server on 127.0.0.1, a requests
-session, settings built through the real config parser, and a sleep recorder."""
+"""Fixtures for the notifier tests (the threaded HTTP server on 127.0.0.1 is `server` of
+tests/conftest.py): a requests session, a closed port, a sleep recorder, the log lines."""
 
 from __future__ import annotations
 
@@ -10,27 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
 
 from scanctl.logs import LOGGER, configure_logging
 from tests.notify.helpers import SleepRecorder
-
-
-@pytest.fixture(scope="session")
-def _threaded_server() -> Iterator[HTTPServer]:
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
-
-
-@pytest.fixture
-def server(_threaded_server: HTTPServer) -> HTTPServer:
-    """A threaded server on 127.0.0.1, so that a slow (timed-out) reply does not hold up the
-    retry; cleared for every test."""
-    _threaded_server.clear()
-    return _threaded_server
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_dead_monitor_never_raises_and_never_logs_the_url(session, closed_port, 
 
 def test_error_status_and_timeout_are_swallowed(server, session, stderr_logs):
     def slow(request: Request) -> Response:
-        time.sleep(0.5)
+        time.sleep(0.3)  # three times the 0.1 s timeout
         return Response("OK")
 
     server.expect_request(f"/ping/{UUID}/start").respond_with_data("nope", status=500)

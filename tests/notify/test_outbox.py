@@ -113,7 +113,7 @@ def test_timeout_is_retried(db, server, session, sleeps):
     def handler(request: Request) -> Response:
         calls.append(time.monotonic())
         if len(calls) == 1:
-            time.sleep(0.6)
+            time.sleep(0.4)  # twice the 0.2 s timeout
         return Response(json.dumps(OK), content_type="application/json")
 
     server.expect_request(TG_PATH).respond_with_handler(handler)

@@ -1,6 +1,6 @@
-"""Fixtures for the provider tests: local HTTP servers on 127.0.0.1 (a threaded
-pytest-httpserver and the fake Naver), HTTP clients with fast test timings, the session
-calendar, and the log lines as the CLI writes them."""
+"""Fixtures for the provider tests: the fake Naver on 127.0.0.1 (the threaded pytest-httpserver
+is `server` of tests/conftest.py), HTTP clients with fast test timings, the session calendar,
+and the log lines as the CLI writes them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from scanctl.logs import LOGGER, configure_logging
 from scanctl.market.calendar import KrxCalendar
@@ -28,22 +27,6 @@ FAST = {
     "max_backoff_s": 0.02,
     "rate_per_s": 1_000.0,
 }
-
-
-@pytest.fixture(scope="session")
-def _threaded_server() -> Iterator[HTTPServer]:
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
-
-
-@pytest.fixture
-def server(_threaded_server: HTTPServer) -> HTTPServer:
-    """A threaded server on 127.0.0.1, cleared for every test."""
-    _threaded_server.clear()
-    return _threaded_server
 
 
 @pytest.fixture

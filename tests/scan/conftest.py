@@ -2,6 +2,7 @@
 
 import shutil
 import sqlite3
+import time
 
 import pytest
 
@@ -38,3 +39,41 @@ def dump(path, table, where=""):
         return sorted(conn.execute(f"SELECT * FROM {table} {where}").fetchall(), key=repr)
     finally:
         conn.close()
+
+
+def wait_for_lock_holder(db_path, process, timeout=60.0):
+    """Return once ``process`` holds the run lock of the store at ``db_path`` (the lock file
+    then carries its pid), instead of sleeping for a guess of how long it needs to get there."""
+    from scanctl.scan.lock import lock_path_for
+
+    lock = lock_path_for(db_path)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if lock.read_text().strip() == str(process.pid):
+                return
+        except FileNotFoundError:
+            pass
+        assert process.poll() is None, f"exited with {process.returncode} before taking the lock"
+        assert time.monotonic() < deadline, "the run lock was never taken"
+        time.sleep(0.02)
+
+
+def wait_for_write_transaction(db_path, process, timeout=60.0):
+    """Return once ``process`` has a write transaction open on the store at ``db_path``: our own
+    ``BEGIN IMMEDIATE`` is refused at once while another connection holds the write lock."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                return
+            raise
+        finally:
+            conn.close()
+        assert process.poll() is None, f"exited with {process.returncode} before writing"
+        assert time.monotonic() < deadline, "no write transaction was ever opened"
+        time.sleep(0.02)

@@ -99,18 +99,10 @@ def test_backfill_bad_range(scan_db):
     assert result.returncode == 2 and "no KRX session" in result.stderr
 
 
-def test_backfill_equals_scans_on_real_data_across_a_long_halt(tmp_path, shared_krx):
+def test_backfill_equals_scans_on_real_data_across_a_long_halt(tmp_path, real_krx_db):
     """001080 has no bar from 2023-09-26 to 2024-09-20: its windows reach back past the panel."""
-    from scanctl.store.db import open_db
-    from scanctl.store.importer import import_files
-
     days = ["2024-12-16", "2024-12-17", "2024-12-18"]
-    first = tmp_path / "a.db"
-    db = open_db(first)
-    import_files(
-        db, shared_krx / "ohlcv.csv.gz", shared_krx / "tickers.csv", shared_krx / "indexes.csv.gz"
-    )
-    db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+    first = real_krx_db
     second = tmp_path / "b.db"
     shutil.copy(first, second)
     for day in days:

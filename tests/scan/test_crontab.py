@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scanctl.market import xkrx
 from tests.providers.naver_server import FakeNaver, Listed
 from tests.scan.conftest import DEMO_LAST_SESSION, dump
 
@@ -63,6 +64,10 @@ def test_crontab_line_runs_the_daily_flow(scan_db, tmp_path, naver_serving):
         "rate_per_s = 1000\n"
     )
     line = cron_command().replace("/var/log/scanctl/scan.log", str(log))
+    # a host where scanctl has run before: the XKRX schedule is in the cache under $HOME, as an
+    # earlier run left it (building it takes seconds; tests/market/test_xkrx.py tests the cache)
+    cached = tmp_path / ".cache" / "scanctl" / xkrx._cache_path().name
+    xkrx._write_cache(cached, xkrx.xkrx_schedule())
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),

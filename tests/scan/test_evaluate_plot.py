@@ -4,14 +4,12 @@ matplotlib is missing. matplotlib comes with the dev extra, so these tests never
 from __future__ import annotations
 
 import struct
-import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from scanctl.errors import BadInput
-from scanctl.reports.evaluate import evaluate_picks
+from scanctl.reports.evaluate import Evaluation, evaluate_picks
 from scanctl.reports.evaluate_plot import MISSING, write_plot
 from tests.scan.test_evaluate import insert_market, invoke
 
@@ -55,26 +53,16 @@ def test_cli_plot(db, db_path, tmp_path):
     assert path.read_bytes().startswith(PNG_SIGNATURE)
 
 
-def test_missing_matplotlib_message(tmp_path):
-    """In a fresh interpreter where `import matplotlib` fails, the error names the extra."""
-    script = textwrap.dedent(
-        f"""
-        import sys
-        sys.modules["matplotlib"] = None  # makes every `import matplotlib...` raise ImportError
-        from scanctl.errors import BadInput
-        from scanctl.reports.evaluate import Evaluation
-        from scanctl.reports.evaluate_plot import write_plot
-        empty = Evaluation(None, None, 10, (), None, [], [], [], [])
-        try:
-            write_plot(empty, {str(tmp_path / "x.png")!r})
-        except BadInput as exc:
-            print(exc)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == MISSING + "\n"
+def test_missing_matplotlib_message(tmp_path, monkeypatch):
+    """Where `import matplotlib` fails, the error names the extra. Every matplotlib module is
+    hidden (None in sys.modules makes each `import matplotlib...` raise ImportError, even of a
+    submodule loaded earlier) and put back afterwards."""
+    hidden = {"matplotlib", *(name for name in sys.modules if name.startswith("matplotlib."))}
+    for name in hidden:
+        monkeypatch.setitem(sys.modules, name, None)
+    empty = Evaluation(None, None, 10, (), None, [], [], [], [])
+    with pytest.raises(BadInput) as caught:
+        write_plot(empty, str(tmp_path / "x.png"))
+    assert str(caught.value) == MISSING
     assert MISSING == "--plot needs matplotlib: pip install 'scanctl[plot]'"
     assert not (tmp_path / "x.png").exists()

@@ -1,16 +1,21 @@
-"""`scanctl scan` end to end in real subprocesses on a real SQLite file."""
+"""`scanctl scan` end to end on a real SQLite file: in process through the CLI, and in a child
+process where the process boundary is the point (the lock held by another run, kill -9)."""
 
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.scan.conftest import DEMO_LAST_SESSION, dump
+from tests.conftest import run_cli, scanctl_command
+from tests.scan.conftest import (
+    DEMO_LAST_SESSION,
+    dump,
+    wait_for_lock_holder,
+    wait_for_write_transaction,
+)
 
 
 def scan(db, *args, env=None):
@@ -181,21 +186,14 @@ def test_no_save_writes_nothing(scan_db):
 
 
 def test_two_scans_at_once_one_gets_75(scan_db):
-    env = {**os.environ, "SCANCTL_TEST_HOOK": "pause_in_write:3"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "scanctl",
-        "--db",
-        str(scan_db),
-        "scan",
-        "--version",
-        "all",
-        "--no-notify",
-    ]
+    """The lock is held by another process: the first scan runs as a child (it pauses inside its
+    write), the second runs in process once the child holds the lock."""
+    hook = {"SCANCTL_TEST_HOOK": "pause_in_write:1"}
+    cmd = scanctl_command("--db", str(scan_db), "scan", "--version", "all", "--no-notify")
+    env = {**os.environ, **hook}
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)  # the first holds the lock (it pauses inside its write)
-    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    wait_for_lock_holder(scan_db, first)  # the first holds the lock
+    second = scan(scan_db, "--version", "all", "--no-notify", env=hook)
     first.communicate(timeout=60)
     assert sorted([first.returncode, second.returncode]) == [0, 75]
     assert "another scanctl run holds" in second.stderr
@@ -205,6 +203,7 @@ def test_two_scans_at_once_one_gets_75(scan_db):
 
 
 def test_kill_during_write_keeps_previous_rows(scan_db):
+    """kill -9 of a child process inside its write transaction (it pauses there for 30 s)."""
     assert scan(scan_db, "--version", "all", "--no-notify").returncode == 0
     before = dump(scan_db, "scan_rank")
     config_env = {
@@ -213,22 +212,14 @@ def test_kill_during_write_keeps_previous_rows(scan_db):
         "SCANCTL_SCAN_KOSPI_LIMIT": "50",
     }  # different rows would replace the old ones
     victim = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scanctl",
-            "--db",
-            str(scan_db),
-            "scan",
-            "--version",
-            "all",
-            "--no-notify",
-        ],
+        scanctl_command("--db", str(scan_db), "scan", "--version", "all", "--no-notify"),
         env=config_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(4)
+    wait_for_lock_holder(scan_db, victim)
+    wait_for_write_transaction(scan_db, victim)  # its one write transaction: the results
+    time.sleep(0.5)  # its rows are written within milliseconds; then it pauses for 30 s
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert dump(scan_db, "scan_rank") == before

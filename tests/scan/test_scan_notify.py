@@ -1,29 +1,16 @@
 """The daily job's one notification and healthcheck pings, against real HTTP servers on
-127.0.0.1 and real `scanctl scan` subprocesses."""
+127.0.0.1 and `scanctl scan` run in process (and in a child process for the run lock)."""
 
 import json
 import os
 import subprocess
-import sys
-import time
 
-import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from tests.conftest import run_cli
-from tests.scan.conftest import DEMO_LAST_SESSION, dump
+from tests.conftest import run_cli, scanctl_command
+from tests.scan.conftest import DEMO_LAST_SESSION, dump, wait_for_lock_holder
 
 SECRET = "SECRET-hook-token-123"
-
-
-@pytest.fixture
-def server():
-    httpserver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    httpserver.start()
-    yield httpserver
-    httpserver.clear()
-    httpserver.stop()
 
 
 def config_for(tmp_path, server, *, hook_status=200, alerts=True, healthcheck=True):
@@ -131,23 +118,17 @@ def test_dead_healthcheck_never_fails_the_run(scan_db, tmp_path, server):
 
 
 def test_two_scans_at_once_send_one_message(scan_db, tmp_path, server):
+    """The first scan runs as a child process and holds the lock (it pauses inside its write);
+    the second runs in process meanwhile."""
     config = config_for(tmp_path, server)
-    env = {**os.environ, "SCANCTL_TEST_HOOK": "pause_in_write:3"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "scanctl",
-        "--db",
-        str(scan_db),
-        "--config",
-        str(config),
-        "scan",
-        "--version",
-        "all",
-    ]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
-    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    hook = {"SCANCTL_TEST_HOOK": "pause_in_write:1"}
+    args = ("--db", str(scan_db), "--config", str(config), "scan", "--version", "all")
+    env = {**os.environ, **hook}
+    first = subprocess.Popen(
+        scanctl_command(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    wait_for_lock_holder(scan_db, first)
+    second = run_cli(*args, env=hook)
     first.communicate(timeout=60)
     assert sorted([first.returncode, second.returncode]) == [0, 75]
     assert len(hook_posts(server)) == 1

@@ -111,13 +111,8 @@ def test_bad_ticker_rows(db, tmp_path):
     assert counts(db) == (0, 0, 0)
 
 
-def test_real_data_imports_cleanly(db, shared_krx):
-    report = import_files(
-        db,
-        shared_krx / "ohlcv.csv.gz",
-        shared_krx / "tickers.csv",
-        shared_krx / "indexes.csv.gz",
-    )
+def test_real_data_imports_cleanly(real_krx_import):
+    _, report = real_krx_import  # import_files of the three files into a new store, once
     assert report.bars == 222_379
     assert report.tickers == 610
     assert report.index_bars == 1_452
