@@ -36,7 +36,7 @@ from scanctl.errors import ConfigError
 CONFIG_ENV = "SCANCTL_CONFIG"
 ENV_PREFIX = "SCANCTL_"
 # Variables that are options of their own rather than configuration keys.
-RESERVED_ENV = {"SCANCTL_CONFIG", "SCANCTL_DB", "SCANCTL_NOW", "SCANCTL_TEST_HOOK"}
+RESERVED_ENV = {"SCANCTL_CONFIG", "SCANCTL_DB", "SCANCTL_NOW"}
 
 # The sections of every layer but the engines, whose sections the engine registry names
 # (`scanctl.settings.read_sources` passes both).

@@ -73,3 +73,10 @@ def test_toml_is_parsed_in_one_module():
         if "tomllib" in path.read_text(encoding="utf-8")
     )
     assert users == ["config.py"]
+
+
+def test_no_test_only_fault_hook_in_production_code():
+    """Tests inject faults through the library (a substituted engine, a child that calls the
+    library), never through a variable that production code reads."""
+    for path in PACKAGE.rglob("*.py"):
+        assert "SCANCTL_TEST" not in path.read_text(encoding="utf-8"), path

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import time
 import traceback
 import uuid
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
     from scanctl.settings import Settings
 
 log = get_logger("scan")
-TEST_HOOK_ENV = "SCANCTL_TEST_HOOK"  # test-only fault injection: fail:v2, pause_in_write:SECONDS
 Progress = Callable[[str], None]
 
 
@@ -377,8 +375,6 @@ def _run_version(version: str, prepared, params: RunParams) -> VersionOutcome:
     started_at = now_kst()
     started = time.perf_counter()
     try:
-        if os.environ.get(TEST_HOOK_ENV) == f"fail:{version}":
-            raise RuntimeError(f"injected failure in {version} ({TEST_HOOK_ENV})")
         result = run_engine(version, prepared, params)
     except Exception as exc:  # noqa: BLE001  # broad-except: PRODUCT.md §5 isolates each version
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -447,9 +443,6 @@ def save_session(
             )
         if enqueue is not None:
             enqueue(db)
-        pause = os.environ.get(TEST_HOOK_ENV, "")
-        if pause.startswith("pause_in_write:"):
-            time.sleep(float(pause.split(":", 1)[1]))
 
 
 def _bar_source(db: sqlite_utils.Database, day: dt.date) -> str:

@@ -1,9 +1,11 @@
-"""An engine that always fails, put in place of a real one with `registry.substituted` to test
-that one version's failure is recorded while the others are stored (PRODUCT.md §5)."""
+"""Stand-in engines for fault tests, put in place of a real one with `registry.substituted`:
+one that always fails (a version's failure is recorded while the others are stored, PRODUCT.md
+§5) and one that is slow (a run that holds the lock for a while)."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +25,33 @@ class FailingSpec(registry.EngineSpec):
         return fail
 
 
+@dataclasses.dataclass(frozen=True)
+class SlowSpec(registry.EngineSpec):
+    """The real engine, ``seconds`` slower."""
+
+    seconds: float = 1.0
+
+    @property
+    def compute(self) -> Callable[[Any, Any], Any]:
+        real = registry.EngineSpec.compute.fget(self)  # type: ignore[attr-defined]
+
+        def slow(inp: Any, params: Any) -> Any:
+            time.sleep(self.seconds)
+            return real(inp, params)
+
+        return slow
+
+
+def _fields(version: str) -> dict[str, Any]:
+    spec = registry.get(version)
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(registry.EngineSpec)}
+
+
 def failing(version: str) -> FailingSpec:
     """A failing stand-in for the registered engine ``version``."""
-    return FailingSpec(
-        **{
-            f.name: getattr(registry.get(version), f.name)
-            for f in dataclasses.fields(registry.EngineSpec)
-        }
-    )
+    return FailingSpec(**_fields(version))
+
+
+def slow(version: str, seconds: float) -> SlowSpec:
+    """A stand-in for ``version`` that sleeps ``seconds`` before computing."""
+    return SlowSpec(**_fields(version), seconds=seconds)

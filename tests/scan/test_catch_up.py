@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from scanctl.cli.main import app
 from tests.scan.conftest import DEMO_LAST_SESSION, dump
-from tests.scan.test_scan_notify import config_for, hook_posts, server  # noqa: F401
+from tests.scan.test_scan_notify import config_for, hook_posts
 
 runner = CliRunner()
 HEALED = ["2025-11-21", "2025-11-24", "2025-11-25", "2025-11-26", "2025-11-27"]
@@ -26,7 +26,7 @@ def drop_bars(db, day):
     conn.close()
 
 
-def test_catch_up_heals_the_last_sessions_and_sends_one_message(scan_db, tmp_path, server):  # noqa: F811
+def test_catch_up_heals_the_last_sessions_and_sends_one_message(scan_db, tmp_path, server):
     config = config_for(tmp_path, server, healthcheck=False)
     result = scan(scan_db, "--version", "all", "--catch-up", "--json", config=config)
     assert result.exit_code == 0, result.output

@@ -4,7 +4,9 @@ import csv
 import io
 import json
 
+from scanctl.engines import registry
 from tests.conftest import run_cli
+from tests.engines.failing_engine import failing
 from tests.scan.conftest import DEMO_LAST_SESSION
 
 
@@ -38,7 +40,8 @@ def test_status_unhealthy_when_failed_or_stale(scan_db):
     never = cli(scan_db, "status", "--json")
     missing = "results: no successful run of v2, v3 for 2025-11-28"
     assert never.returncode == 1 and json.loads(never.stdout)["problems"][0].startswith(missing)
-    cli(scan_db, "scan", "--version", "all", "--no-notify", env={"SCANCTL_TEST_HOOK": "fail:v3"})
+    with registry.substituted(failing("v3")):
+        cli(scan_db, "scan", "--version", "all", "--no-notify")
     failed = json.loads(cli(scan_db, "status", "--json").stdout)
     assert not failed["healthy"]
     assert any(p.startswith("results: no successful run of v3 for") for p in failed["problems"])

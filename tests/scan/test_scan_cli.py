@@ -5,16 +5,17 @@ import json
 import os
 import signal
 import subprocess
-import time
+import sys
 
 import pytest
 
-from tests.conftest import run_cli, scanctl_command
+from scanctl.engines import registry
+from tests.conftest import run_cli
+from tests.engines.failing_engine import failing
 from tests.scan.conftest import (
     DEMO_LAST_SESSION,
     dump,
     wait_for_lock_holder,
-    wait_for_write_transaction,
 )
 
 
@@ -91,8 +92,8 @@ def test_version_without_picks_gets_one_placeholder(scan_db, tmp_path):
 
 
 def test_failing_version_is_isolated(scan_db):
-    env = {"SCANCTL_TEST_HOOK": "fail:v2"}
-    result, doc = scan_json(scan_db, "--version", "v2,v3", "--no-notify", env=env)
+    with registry.substituted(failing("v2")):
+        result, doc = scan_json(scan_db, "--version", "v2,v3", "--no-notify")
     assert result.returncode == 4 and doc["status"] == "partial" and doc["exit_code"] == 4
     assert doc["versions"]["v2"]["status"] == "failed"
     assert "injected failure in v2" in doc["versions"]["v2"]["error"]
@@ -100,8 +101,10 @@ def test_failing_version_is_isolated(scan_db):
     assert {row[2] for row in dump(scan_db, "scan_rank")} == {"v3"}
     runs = {row[2]: row for row in dump(scan_db, "scan_runs")}
     assert runs["v2"][7] == "failed" and "RuntimeError" in runs["v2"][10]
-    only, doc = scan_json(scan_db, "--version", "v2", "--no-notify", env=env)
+    with registry.substituted(failing("v2")):
+        only, doc = scan_json(scan_db, "--version", "v2", "--no-notify")
     assert only.returncode == 6 and doc["status"] == "failed"
+    assert registry.get("v2").module == "scanctl.engines.v2"  # the real one is back
 
 
 @pytest.mark.parametrize(
@@ -186,14 +189,15 @@ def test_no_save_writes_nothing(scan_db):
 
 
 def test_two_scans_at_once_one_gets_75(scan_db):
-    """The lock is held by another process: the first scan runs as a child (it pauses inside its
-    write), the second runs in process once the child holds the lock."""
-    hook = {"SCANCTL_TEST_HOOK": "pause_in_write:1"}
-    cmd = scanctl_command("--db", str(scan_db), "scan", "--version", "all", "--no-notify")
-    env = {**os.environ, **hook}
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    """The lock is held by another process: the first scan runs as a child (its v2 is a second
+    slower), the second runs in process once the child holds the lock."""
+    args = ("--db", str(scan_db), "scan", "--version", "all", "--no-notify")
+    cmd = [sys.executable, "-m", "tests.scan.slow_scan", "1", *args]
+    first = subprocess.Popen(
+        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     wait_for_lock_holder(scan_db, first)  # the first holds the lock
-    second = scan(scan_db, "--version", "all", "--no-notify", env=hook)
+    second = scan(scan_db, "--version", "all", "--no-notify")
     first.communicate(timeout=60)
     assert sorted([first.returncode, second.returncode]) == [0, 75]
     assert "another scanctl run holds" in second.stderr
@@ -203,23 +207,19 @@ def test_two_scans_at_once_one_gets_75(scan_db):
 
 
 def test_kill_during_write_keeps_previous_rows(scan_db):
-    """kill -9 of a child process inside its write transaction (it pauses there for 30 s)."""
+    """kill -9 of a child process inside its results transaction: its rows are written and the
+    transaction is still open (the child waits in save_session's in-transaction callback)."""
     assert scan(scan_db, "--version", "all", "--no-notify").returncode == 0
     before = dump(scan_db, "scan_rank")
-    config_env = {
-        **os.environ,
-        "SCANCTL_TEST_HOOK": "pause_in_write:30",
-        "SCANCTL_SCAN_KOSPI_LIMIT": "50",
-    }  # different rows would replace the old ones
+    env = {**os.environ, "SCANCTL_SCAN_KOSPI_LIMIT": "50"}  # different rows would replace them
     victim = subprocess.Popen(
-        scanctl_command("--db", str(scan_db), "scan", "--version", "all", "--no-notify"),
-        env=config_env,
+        [sys.executable, "-m", "tests.scan.write_child", str(scan_db), DEMO_LAST_SESSION],
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
-    wait_for_lock_holder(scan_db, victim)
-    wait_for_write_transaction(scan_db, victim)  # its one write transaction: the results
-    time.sleep(0.5)  # its rows are written within milliseconds; then it pauses for 30 s
+    assert victim.stdout.readline().strip() == "in write", victim.stderr.read()
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert dump(scan_db, "scan_rank") == before

@@ -4,10 +4,13 @@
 import json
 import os
 import subprocess
+import sys
 
 from werkzeug import Response
 
-from tests.conftest import run_cli, scanctl_command
+from scanctl.engines import registry
+from tests.conftest import run_cli
+from tests.engines.failing_engine import failing
 from tests.scan.conftest import DEMO_LAST_SESSION, dump, wait_for_lock_holder
 
 SECRET = "SECRET-hook-token-123"
@@ -84,7 +87,8 @@ def test_one_daily_message_and_pings(scan_db, tmp_path, server):
 
 def test_failed_version_sends_alert_and_exits_4(scan_db, tmp_path, server):
     config = config_for(tmp_path, server)
-    result = scan(scan_db, config, env={"SCANCTL_TEST_HOOK": "fail:v2"})
+    with registry.substituted(failing("v2")):
+        result = scan(scan_db, config)
     assert result.returncode == 4, result.stderr
     kinds = sorted(post["kind"] for post in hook_posts(server))
     assert kinds == ["daily", "failure"]
@@ -118,17 +122,18 @@ def test_dead_healthcheck_never_fails_the_run(scan_db, tmp_path, server):
 
 
 def test_two_scans_at_once_send_one_message(scan_db, tmp_path, server):
-    """The first scan runs as a child process and holds the lock (it pauses inside its write);
+    """The first scan runs as a child process and holds the lock (its v2 is a second slower);
     the second runs in process meanwhile."""
     config = config_for(tmp_path, server)
-    hook = {"SCANCTL_TEST_HOOK": "pause_in_write:1"}
     args = ("--db", str(scan_db), "--config", str(config), "scan", "--version", "all")
-    env = {**os.environ, **hook}
     first = subprocess.Popen(
-        scanctl_command(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "tests.scan.slow_scan", "1", *args],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     wait_for_lock_holder(scan_db, first)
-    second = run_cli(*args, env=hook)
+    second = run_cli(*args)
     first.communicate(timeout=60)
     assert sorted([first.returncode, second.returncode]) == [0, 75]
     assert len(hook_posts(server)) == 1
