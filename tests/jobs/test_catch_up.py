@@ -7,8 +7,8 @@ import sqlite3
 from typer.testing import CliRunner
 
 from scanctl.cli.main import app
-from tests.scan.conftest import DEMO_LAST_SESSION, dump
-from tests.scan.test_scan_notify import config_for, hook_posts
+from tests.demo_store import DEMO_LAST_SESSION, dump
+from tests.jobs.test_scan_notify import config_for, hook_posts
 
 runner = CliRunner()
 HEALED = ["2025-11-21", "2025-11-24", "2025-11-25", "2025-11-26", "2025-11-27"]

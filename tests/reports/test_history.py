@@ -6,8 +6,8 @@ import json
 
 from scanctl.engines import registry
 from tests.conftest import run_cli
+from tests.demo_store import DEMO_LAST_SESSION
 from tests.engines.failing_engine import failing
-from tests.scan.conftest import DEMO_LAST_SESSION
 
 
 def cli(db, *args, env=None):

@@ -11,12 +11,12 @@ import pytest
 
 from scanctl.engines import registry
 from tests.conftest import run_cli
-from tests.engines.failing_engine import failing
-from tests.scan.conftest import (
+from tests.demo_store import (
     DEMO_LAST_SESSION,
     dump,
     wait_for_lock_holder,
 )
+from tests.engines.failing_engine import failing
 
 
 def scan(db, *args, env=None):
@@ -192,7 +192,7 @@ def test_two_scans_at_once_one_gets_75(scan_db):
     """The lock is held by another process: the first scan runs as a child (its v2 is a second
     slower), the second runs in process once the child holds the lock."""
     args = ("--db", str(scan_db), "scan", "--version", "all", "--no-notify")
-    cmd = [sys.executable, "-m", "tests.scan.slow_scan", "1", *args]
+    cmd = [sys.executable, "-m", "tests.jobs.slow_scan", "1", *args]
     first = subprocess.Popen(
         cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -213,7 +213,7 @@ def test_kill_during_write_keeps_previous_rows(scan_db):
     before = dump(scan_db, "scan_rank")
     env = {**os.environ, "SCANCTL_SCAN_KOSPI_LIMIT": "50"}  # different rows would replace them
     victim = subprocess.Popen(
-        [sys.executable, "-m", "tests.scan.write_child", str(scan_db), DEMO_LAST_SESSION],
+        [sys.executable, "-m", "tests.jobs.write_child", str(scan_db), DEMO_LAST_SESSION],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,5 +1,5 @@
 """A child process for the lock tests: `scanctl ARGS` with engine v2 made ``SECONDS`` slower,
-so the run holds the lock that long (`python -m tests.scan.slow_scan SECONDS ARGS…`)."""
+so the run holds the lock that long (`python -m tests.jobs.slow_scan SECONDS ARGS…`)."""
 
 import sys
 

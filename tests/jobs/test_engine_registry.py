@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from scanctl.cli.main import app
 from scanctl.engines import registry
 from scanctl.errors import BadInput
-from tests.scan.conftest import DEMO_LAST_SESSION, dump
+from tests.demo_store import DEMO_LAST_SESSION, dump
 
 TOY = registry.EngineSpec(
     name="toy",

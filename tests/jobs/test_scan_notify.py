@@ -10,8 +10,8 @@ from werkzeug import Response
 
 from scanctl.engines import registry
 from tests.conftest import run_cli
+from tests.demo_store import DEMO_LAST_SESSION, dump, wait_for_lock_holder
 from tests.engines.failing_engine import failing
-from tests.scan.conftest import DEMO_LAST_SESSION, dump, wait_for_lock_holder
 
 SECRET = "SECRET-hook-token-123"
 
@@ -127,7 +127,7 @@ def test_two_scans_at_once_send_one_message(scan_db, tmp_path, server):
     config = config_for(tmp_path, server)
     args = ("--db", str(scan_db), "--config", str(config), "scan", "--version", "all")
     first = subprocess.Popen(
-        [sys.executable, "-m", "tests.scan.slow_scan", "1", *args],
+        [sys.executable, "-m", "tests.jobs.slow_scan", "1", *args],
         env=dict(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

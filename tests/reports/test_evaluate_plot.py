@@ -11,7 +11,7 @@ import pytest
 from scanctl.errors import BadInput
 from scanctl.reports.evaluate import Evaluation, evaluate_picks
 from scanctl.reports.evaluate_plot import MISSING, write_plot
-from tests.scan.test_evaluate import insert_market, invoke
+from tests.reports.test_evaluate import insert_market, invoke
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -4,7 +4,7 @@ import json
 import shutil
 
 from tests.conftest import run_cli
-from tests.scan.conftest import dump
+from tests.demo_store import dump
 
 DATES = ["2025-11-24", "2025-11-25", "2025-11-26", "2025-11-27", "2025-11-28"]
 STAMPS = "run_id, created_at"

@@ -1,6 +1,6 @@
 """A child process for the kill -9 test: a real scan of v2 and v3 whose results transaction
 stays open (save_session calls its in-transaction callback, which waits) until the test kills
-it: `python -m tests.scan.write_child DB DATE`. It prints "in write" once its rows are written."""
+it: `python -m tests.jobs.write_child DB DATE`. It prints "in write" once its rows are written."""
 
 import datetime as dt
 import sys

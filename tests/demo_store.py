@@ -1,4 +1,5 @@
-"""A small demo market built once per session; each test scans its own copy."""
+"""A small demo market built once per session; each test scans its own copy (the fixtures of
+tests/jobs and tests/reports), and helpers to read what a run stored."""
 
 import shutil
 import sqlite3

@@ -9,7 +9,7 @@ import pytest
 from scanctl.store.bars import TickerRow, upsert_bars, upsert_tickers
 from scanctl.store.db import open_db, write_transaction
 from tests.conftest import run_cli
-from tests.scan.conftest import DEMO_LAST_SESSION
+from tests.demo_store import DEMO_LAST_SESSION
 
 
 @pytest.fixture

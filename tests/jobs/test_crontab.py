@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from scanctl.market import xkrx
+from tests.demo_store import DEMO_LAST_SESSION, dump
 from tests.providers.naver_server import FakeNaver, Listed
-from tests.scan.conftest import DEMO_LAST_SESSION, dump
 
 CRONTAB = Path(__file__).resolve().parents[2] / "crontab.example"
 
