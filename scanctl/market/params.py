@@ -101,14 +101,14 @@ class ScanOptions(Section):
     max_wait_minutes: int = setting(
         90,
         "a run started before the close plus the margin waits this long at most for it "
-        "(late-close days such as the CSAT close at 16:30); 0 = never wait",
+        "(late-close days such as the CSAT close at 16:30); 0 = never wait (PRODUCT.md §5)",
         ge=0,
         le=600,
     )
     catch_up_sessions: int = setting(
         5,
         "scan --catch-up first heals this many completed sessions before the scan date: "
-        "missing bars are synced (with --sync) and missing results scanned",
+        "missing bars are synced (with --sync), missing results scanned (PRODUCT.md §5)",
         ge=0,
         le=60,
     )
