@@ -73,6 +73,13 @@ class AppContext:
             self._db = open_db(self._explicit_db_path(), create=create)
         return self._db
 
+    def lock_path(self) -> Path:
+        """The writer lock beside the store (`store.lock`): held by every command that writes
+        market data, results or deliveries."""
+        from scanctl.store.lock import lock_path_for
+
+        return lock_path_for(self.resolved_db_path())
+
     def close(self) -> None:
         if self._db is not None:
             self._db.conn.close()

@@ -39,7 +39,6 @@ def scan(
     """
     from scanctl.clock import parse_date
     from scanctl.engines.selection import versions_for
-    from scanctl.scan.lock import lock_path_for
     from scanctl.scan.run import ScanRequest, run_scan
 
     context = app_context(ctx)
@@ -59,7 +58,7 @@ def scan(
         force=force,
         trigger="manual" if sys.stdin.isatty() else "cron",
     )
-    lock = lock_path_for(context.resolved_db_path())
+    lock = context.lock_path()
     if stdout_is_tty() and not as_json:
         from rich.console import Console
 

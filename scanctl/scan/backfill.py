@@ -22,9 +22,9 @@ from scanctl.clock import check_range
 from scanctl.errors import BadInput, DataNotReady
 from scanctl.market.calendar import KrxCalendar
 from scanctl.scan.gates import check_data
-from scanctl.scan.lock import run_lock
 from scanctl.scan.prepare import load_market_data
 from scanctl.scan.run import save_session, scan_session
+from scanctl.store.lock import run_lock
 from scanctl.store.panel import stored_dates
 
 if TYPE_CHECKING:
