@@ -65,8 +65,12 @@ class AppContext:
 
         return StoreSettings.from_config(self.sources).db
 
-    def db(self, *, create: bool = True) -> sqlite_utils.Database:
-        """The store, opened (and migrated) on first use."""
+    def db(self, *, create: bool = False) -> sqlite_utils.Database:
+        """The store, opened (and migrated) on first use.
+
+        Only ``data import``, ``data demo`` and ``data sync`` pass ``create=True``; any other
+        command on a missing store exits 2 naming the path, and no file is created.
+        """
         if self._db is None:
             from scanctl.store.db import open_db
 
