@@ -14,7 +14,8 @@ class ExitCode(IntEnum):
 
     OK = 0  # success; also an expected skip (not a session, already done)
     INTERNAL = 1  # unexpected internal error
-    USAGE = 2  # usage or bad input: unknown version, malformed date, bad file or config
+    USAGE = 2  # usage or bad input: unknown version, malformed date, bad file or config,
+    # a store that is missing, read-only, not scanctl's or newer (`StoreError`)
     DATA_NOT_READY = 3  # no or partial bars for the scan date; nothing scanned
     PARTIAL = 4  # at least one requested version failed, the others were stored
     NOTIFY_FAILED = 5  # results stored, notification failed
@@ -39,7 +40,8 @@ class ConfigError(BadInput):
 
 
 class StoreError(BadInput):
-    """The database cannot be opened, is corrupt, or has a schema newer than this scanctl."""
+    """The store cannot be used as it is: missing (where only `data import|demo|sync` create
+    one), read-only, not SQLite, another program's SQLite file, or a newer schema."""
 
 
 class DataNotReady(ScanctlError):

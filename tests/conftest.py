@@ -65,6 +65,15 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def store_path(db_path: Path) -> Path:
+    """A new, empty scanctl store on disk (only `data import|demo|sync` create one)."""
+    from scanctl.store.db import open_db
+
+    open_db(db_path).conn.close()
+    return db_path
+
+
+@pytest.fixture
 def db(db_path: Path):
     from scanctl.store.db import open_db
 

@@ -45,7 +45,7 @@ def dump(path, table, where=""):
 def wait_for_lock_holder(db_path, process, timeout=60.0):
     """Return once ``process`` holds the run lock of the store at ``db_path`` (the lock file
     then carries its pid), instead of sleeping for a guess of how long it needs to get there."""
-    from scanctl.scan.lock import lock_holder, lock_path_for
+    from scanctl.store.lock import lock_holder, lock_path_for
 
     lock = lock_path_for(db_path)
     deadline = time.monotonic() + timeout

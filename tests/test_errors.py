@@ -50,12 +50,12 @@ def test_every_error_class_is_raised_somewhere():
             assert raised, f"{name} is never raised"
 
 
-def test_cli_maps_an_error_to_its_code_and_one_line(tmp_path):
+def test_cli_maps_an_error_to_its_code_and_one_line(store_path):
     from typer.testing import CliRunner
 
     from scanctl.cli.main import app
 
-    result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.db"), "settings", "get", "nope"])
+    result = CliRunner().invoke(app, ["--db", str(store_path), "settings", "get", "nope"])
     assert result.exit_code == 2
     assert (
         result.stderr == "scanctl: error: unknown setting 'nope'; known settings: "

@@ -25,7 +25,6 @@ def backfill(
     from scanctl.clock import check_range, parse_date
     from scanctl.engines.selection import versions_for
     from scanctl.jobs.backfill import run_backfill
-    from scanctl.scan.lock import lock_path_for
 
     context = app_context(ctx)
     first, last = parse_date(start, "from"), parse_date(end, "to")
@@ -34,7 +33,7 @@ def backfill(
     db = context.db()
     args = (
         db,
-        lock_path_for(context.resolved_db_path()),
+        context.lock_path(),
         settings,
         first,
         last,

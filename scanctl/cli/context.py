@@ -65,13 +65,24 @@ class AppContext:
 
         return StoreSettings.from_config(self.sources).db
 
-    def db(self, *, create: bool = True) -> sqlite_utils.Database:
-        """The store, opened (and migrated) on first use."""
+    def db(self, *, create: bool = False) -> sqlite_utils.Database:
+        """The store, opened (and migrated) on first use.
+
+        Only ``data import``, ``data demo`` and ``data sync`` pass ``create=True``; any other
+        command on a missing store exits 2 naming the path, and no file is created.
+        """
         if self._db is None:
             from scanctl.store.db import open_db
 
             self._db = open_db(self._explicit_db_path(), create=create)
         return self._db
+
+    def lock_path(self) -> Path:
+        """The writer lock beside the store (`store.lock`): held by every command that writes
+        market data, results or deliveries."""
+        from scanctl.store.lock import lock_path_for
+
+        return lock_path_for(self.resolved_db_path())
 
     def close(self) -> None:
         if self._db is not None:

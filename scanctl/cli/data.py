@@ -23,14 +23,22 @@ def import_(
 ) -> None:
     """Load bars, tickers and index bars from CSV (gzip accepted); all or nothing.
 
+    Every row is checked before the store is opened; a file with one bad row stores nothing.
+    Creates the store when it does not exist yet. Takes the writer lock (exit 75 when held).
+
     Example: scanctl data import ohlcv.csv.gz --tickers tickers.csv --indexes indexes.csv.gz
     """
     from scanctl.errors import BadInput
-    from scanctl.store.importer import import_files
+    from scanctl.store.importer import read_files, write_batch
+    from scanctl.store.lock import run_lock
 
     if bars is None and tickers is None and indexes is None:
         raise BadInput("nothing to import: give a bars file, --tickers or --indexes")
-    report = import_files(app_context(ctx).db(), bars, tickers, indexes)
+    batch = read_files(bars, tickers, indexes)
+    context = app_context(ctx)
+    db = context.db(create=True)
+    with run_lock(context.lock_path()):
+        report = write_batch(db, batch)
     span = f" {report.first_date} … {report.last_date}" if report.bars else ""
     message(
         f"imported {report.bars:,} bars on {report.bar_dates} dates{span}, "
@@ -58,34 +66,37 @@ def sync(
 ) -> None:
     """Fetch the ticker master and the bars of a date (or range) behind validation gates.
 
+    Creates the store when it does not exist yet. Takes the writer lock (exit 75 when held),
+    so two syncs never fetch or write at once.
+
     Example: scanctl data sync --date 2025-11-28 --source naver
     """
     from scanctl.clock import parse_date
     from scanctl.market.calendar import KrxCalendar
     from scanctl.providers.breaker import reset_breaker as reset
     from scanctl.providers.sync import resolve_dates, run_sync
+    from scanctl.store.lock import run_lock
 
     context = app_context(ctx)
-    db = context.db()
     settings = context.settings
     name = source or settings.data.settings.provider
-    if reset_breaker:
-        message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
-    dates = resolve_dates(
-        KrxCalendar.from_db(db),
-        parse_date(date, "date") if date else None,
-        parse_date(start, "from") if start else None,
-    )
-    with progress_bar(f"sync {name}", enabled=not as_json) as progress:
-        report = run_sync(
-            db,
-            settings.data,
-            dates,
-            source=name,
-            progress=progress,
-            force=force,
-            close_margin_minutes=settings.scan.close_margin_minutes,
-        )
+    day = parse_date(date, "date") if date else None
+    first = parse_date(start, "from") if start else None
+    db = context.db(create=True)
+    with run_lock(context.lock_path()):
+        if reset_breaker:
+            message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
+        dates = resolve_dates(KrxCalendar.from_db(db), day, first)
+        with progress_bar(f"sync {name}", enabled=not as_json) as progress:
+            report = run_sync(
+                db,
+                settings.data,
+                dates,
+                source=name,
+                progress=progress,
+                force=force,
+                close_margin_minutes=settings.scan.close_margin_minutes,
+            )
     if as_json:
         print_json(report.to_record())
         return
@@ -140,13 +151,17 @@ def demo(
 ) -> None:
     """Build a deterministic synthetic market ending on the latest XKRX session (offline).
 
+    Creates the store when it does not exist yet. Takes the writer lock (exit 75 when held).
+
     Example: scanctl --db demo.db data demo --tickers 500 --sessions 300 --seed 7
     """
     from scanctl.providers.demo import install_demo_market
+    from scanctl.store.lock import run_lock
 
-    report = install_demo_market(
-        app_context(ctx).db(), n_tickers=tickers, n_sessions=sessions, seed=seed
-    )
+    context = app_context(ctx)
+    db = context.db(create=True)
+    with run_lock(context.lock_path()):
+        report = install_demo_market(db, n_tickers=tickers, n_sessions=sessions, seed=seed)
     message(
         f"demo market: {report['tickers']:,} tickers, {report['bars']:,} bars, "
         f"{report['sessions']} sessions {report['first_date']} … {report['last_date']} "

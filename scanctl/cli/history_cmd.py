@@ -113,11 +113,10 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     from scanctl.market.calendar import KrxCalendar
     from scanctl.reports.status import status as run_checks
-    from scanctl.scan.lock import lock_path_for
 
     context = app_context(ctx)
     db = context.db()
-    lock = lock_path_for(context.resolved_db_path())
+    lock = context.lock_path()
     report = run_checks(db, KrxCalendar.from_db(db), lambda: context.settings, lock)
     if as_json:
         print_json(report.to_record())

@@ -53,13 +53,14 @@ def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) ->
     """
     from scanctl.clock import parse_date
     from scanctl.notify.service import retry_outbox
-    from scanctl.scan.lock import lock_path_for, run_lock
+    from scanctl.store.lock import run_lock
 
     context = app_context(ctx)
     settings = context.settings.notify
     day = parse_date(date, "date") if date else None
-    with run_lock(lock_path_for(context.resolved_db_path())):
-        _report(retry_outbox(context.db(), settings, day), as_json)
+    db = context.db()
+    with run_lock(context.lock_path()):
+        _report(retry_outbox(db, settings, day), as_json)
 
 
 @app.command("status")

@@ -55,7 +55,6 @@ def scan(
     from scanctl.clock import parse_date
     from scanctl.engines.selection import versions_for
     from scanctl.jobs.daily import ScanRequest, run_scan
-    from scanctl.scan.lock import lock_path_for
 
     context = app_context(ctx)
     # Everything the user typed is resolved before the lock, the healthcheck ping or a write.
@@ -76,7 +75,7 @@ def scan(
         force=force,
         trigger=_trigger(),
     )
-    lock = lock_path_for(context.resolved_db_path())
+    lock = context.lock_path()
     if stdout_is_tty() and not as_json:
         from rich.console import Console
 

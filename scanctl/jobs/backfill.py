@@ -24,7 +24,7 @@ from scanctl.jobs.daily import save_session, scan_session
 from scanctl.jobs.gates import check_data
 from scanctl.jobs.prepare import load_market_data
 from scanctl.market.calendar import KrxCalendar
-from scanctl.scan.lock import run_lock
+from scanctl.store.lock import run_lock
 from scanctl.store.panel import stored_dates
 
 if TYPE_CHECKING:

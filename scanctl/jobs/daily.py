@@ -1,6 +1,6 @@
 """The daily job (PRODUCT.md §5): `run_scan` performs the steps in this order.
 
-1. Take the run lock next to the store (`lock.run_lock`; busy → exit 75).
+1. Take the run lock next to the store (`store.lock.run_lock`; busy → exit 75).
 2. The date (default today, Asia/Seoul); the versions arrive resolved (`engines.selection`).
 3. Calendar gate and close guard (`gates.check_session`): non-session → exit 0 `skipped`.
 4. Optional sync, then the data gate (`gates.check_data`) → exit 3 when bars are missing.
@@ -35,9 +35,9 @@ from scanctl.jobs.persist import RunRow, insert_run, rank_rows, replace_ranks
 from scanctl.jobs.prepare import MarketData, load_market_data, prepare_inputs, run_engine
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
-from scanctl.scan.lock import run_lock
 from scanctl.store.bar_queries import main_source_on
 from scanctl.store.db import write_transaction
+from scanctl.store.lock import run_lock
 from scanctl.store.runs import run_statuses_on
 
 if TYPE_CHECKING:

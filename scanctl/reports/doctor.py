@@ -108,7 +108,7 @@ def _channels(config: Config):
 
 
 def _lock_location(db_path: Path):
-    from scanctl.scan.lock import lock_path_for
+    from scanctl.store.lock import lock_path_for
 
     lock = lock_path_for(db_path)
     try:

@@ -180,7 +180,7 @@ def _notifications(counts: dict[str, int]) -> Check:
 
 
 def _lock(lock_path: Path, longest: dt.timedelta) -> Check:
-    from scanctl.scan.lock import lock_holder
+    from scanctl.store.lock import lock_holder
 
     holder = lock_holder(lock_path)
     if holder is None:

@@ -1,13 +1,19 @@
 """`data import`: bars, tickers and index bars from CSV (PRODUCT.md §4.2), gzip accepted.
 
-Every row is validated before anything is written; errors name the file and line. Then all
-files land in one transaction (upserts, so a re-import is idempotent), or nothing does.
+`read_files` validates every row of every file before the store is even opened; errors name the
+file and line. `write_batch` then lands all files in one transaction (upserts, so a re-import
+is idempotent), or nothing does. A file with one bad row stores nothing.
+
+Numbers are checked for what the store can hold exactly: integer columns (prices, volume,
+value) must be whole, finite and fit SQLite's INTEGER (signed 64 bits); index prices (REAL) must
+be finite. Prices are > 0, volume and value ≥ 0, high ≥ max(open, close) ≥ min(open, close) ≥ low.
 """
 
 from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +38,8 @@ INDEX_COLUMNS = ("date", "index", "open", "high", "low", "close", "volume")
 CODE_PATTERN = r"^[0-9A-Z]{6}$"
 INDEX_CODE_PATTERN = r"^[0-9A-Z_]{1,12}$"
 MAX_REPORTED = 5
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite INTEGER
+_EXACT = 2.0**53  # below this magnitude a float64 holds every integer exactly
 _FLAGS = {"": False, "0": False, "1": True, "false": False, "true": True, "n": False, "y": True}
 
 
@@ -47,6 +55,15 @@ class ImportReport:
     index_bars: int
 
 
+@dataclass(frozen=True)
+class ImportBatch:
+    """The validated rows of the files of one import, ready to write."""
+
+    bars: list[tuple]
+    tickers: list[TickerRow]
+    index_bars: list[tuple]
+
+
 class _Problems:
     """Row errors collected across a file, reported on one line with their line numbers."""
 
@@ -54,10 +71,17 @@ class _Problems:
         self.path = path
         self.items: list[tuple[int, str]] = []
 
-    def add(self, bad: pd.Series, message: str) -> None:
-        """Record ``message`` where ``bad`` is true (file line = row + 2: header, 1-based)."""
-        for row in np.flatnonzero(bad.to_numpy()):
-            self.items.append((int(row) + 2, message))
+    def add(self, bad, message: str) -> None:
+        """Record ``message`` where ``bad`` is true (file line = row + 2: header, 1-based).
+
+        ``bad`` is a boolean Series or array; a masked array counts only its unmasked cells.
+        """
+        mask = np.ma.filled(bad, False) if np.ma.isMaskedArray(bad) else np.asarray(bad, bool)
+        for row in np.flatnonzero(mask):
+            self.add_row(int(row), message)
+
+    def add_row(self, row: int, message: str) -> None:
+        self.items.append((row + 2, message))
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -89,21 +113,44 @@ def import_files(
     BadInput
         A missing or unreadable file, a missing column, or invalid rows (with line numbers).
     """
-    bar_rows = _read_bars(Path(bars)) if bars else []
-    ticker_rows = _read_tickers(Path(tickers)) if tickers else []
-    index_rows = _read_indexes(Path(indexes)) if indexes else []
+    return write_batch(db, read_files(bars, tickers, indexes), source)
+
+
+def read_files(
+    bars: str | Path | None,
+    tickers: str | Path | None = None,
+    indexes: str | Path | None = None,
+) -> ImportBatch:
+    """Read and validate every row of the given files; nothing is written.
+
+    Raises
+    ------
+    BadInput
+        A missing or unreadable file, a missing column, or invalid rows (with line numbers).
+    """
+    return ImportBatch(
+        bars=_read_bars(Path(bars)) if bars else [],
+        tickers=_read_tickers(Path(tickers)) if tickers else [],
+        index_bars=_read_indexes(Path(indexes)) if indexes else [],
+    )
+
+
+def write_batch(
+    db: sqlite_utils.Database, batch: ImportBatch, source: str = "import"
+) -> ImportReport:
+    """Write a validated batch in one transaction: all of it, or nothing."""
     with write_transaction(db):
-        upsert_tickers(db, ticker_rows)
-        upsert_bars(db, bar_rows, source)
-        upsert_index_bars(db, index_rows)
-    dates = sorted({row[0] for row in bar_rows})
+        upsert_tickers(db, batch.tickers)
+        upsert_bars(db, batch.bars, source)
+        upsert_index_bars(db, batch.index_bars)
+    dates = sorted({row[0] for row in batch.bars})
     return ImportReport(
-        bars=len(bar_rows),
+        bars=len(batch.bars),
         bar_dates=len(dates),
         first_date=dates[0] if dates else None,
         last_date=dates[-1] if dates else None,
-        tickers=len(ticker_rows),
-        index_bars=len(index_rows),
+        tickers=len(batch.tickers),
+        index_bars=len(batch.index_bars),
     )
 
 
@@ -147,33 +194,77 @@ def _dates(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
     return text
 
 
-def _integers(frame: pd.DataFrame, column: str, problems: _Problems, optional=False) -> np.ndarray:
+def _integers(
+    frame: pd.DataFrame, column: str, problems: _Problems, optional: bool = False
+) -> np.ma.MaskedArray:
+    """Whole numbers that SQLite's INTEGER holds exactly (int64), masked where bad or blank.
+
+    Reported per row: not a number, not finite, not whole, outside the signed 64-bit range.
+    Values of 2**53 and more are re-read from their text, so none is rounded.
+    """
     text = frame[column].str.strip()
-    numbers = pd.to_numeric(text, errors="coerce")
-    blank = text == ""
-    bad = numbers.isna() & ~(blank & optional)
-    bad |= numbers.notna() & (numbers != np.floor(numbers))
-    problems.add(bad, f"{column} is not an integer")
-    return numbers.to_numpy(dtype=np.float64)
-
-
-def _numbers(frame: pd.DataFrame, column: str, problems: _Problems) -> np.ndarray:
-    numbers = pd.to_numeric(frame[column].str.strip(), errors="coerce")
-    problems.add(numbers.isna(), f"{column} is not a number")
-    return numbers.to_numpy(dtype=np.float64)
-
-
-def _check_prices(prices: dict[str, np.ndarray], volume: np.ndarray, problems: _Problems) -> None:
-    """Positive prices, high ≥ max(open, close), low ≤ min(open, close), volume ≥ 0."""
-    o, h, low, c = (prices[name] for name in ("open", "high", "low", "close"))
+    floats = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    blank = (text == "").to_numpy()
     with np.errstate(invalid="ignore"):
-        positive = np.ones(len(volume), dtype=bool)
-        for name, values in prices.items():
-            problems.add(pd.Series(values <= 0), f"{name} must be positive")
-            positive &= values > 0
-        problems.add(pd.Series(positive & (h < np.maximum(o, c))), "high < max(open, close)")
-        problems.add(pd.Series(positive & (low > np.minimum(o, c))), "low > min(open, close)")
-        problems.add(pd.Series(volume < 0), "negative volume")
+        small = np.abs(floats) < _EXACT
+        whole = small & (floats == np.floor(floats))
+    values = np.zeros(len(floats), dtype=np.int64)
+    values[whole] = floats[whole]
+    problems.add(
+        (np.isnan(floats) & ~(blank & optional)) | (small & ~whole), f"{column} is not an integer"
+    )
+    problems.add(np.isinf(floats), f"{column} is not finite")
+    good = whole.copy()
+    for row in np.flatnonzero(np.isfinite(floats) & ~small):
+        try:
+            exact = Decimal(text.iat[row])
+        except InvalidOperation:
+            exact = Decimal("NaN")
+        if not exact.is_finite() or exact != exact.to_integral_value():
+            problems.add_row(row, f"{column} is not an integer")
+        elif not INT64_MIN <= exact <= INT64_MAX:
+            problems.add_row(row, f"{column} is out of range (more than 64 bits)")
+        else:
+            values[row], good[row] = int(exact), True
+    return np.ma.MaskedArray(values, mask=~good)
+
+
+def _numbers(frame: pd.DataFrame, column: str, problems: _Problems) -> np.ma.MaskedArray:
+    """Finite floats (REAL columns), masked where bad."""
+    numbers = pd.to_numeric(frame[column].str.strip(), errors="coerce").to_numpy(np.float64)
+    problems.add(np.isnan(numbers), f"{column} is not a number")
+    problems.add(np.isinf(numbers), f"{column} is not finite")
+    return np.ma.MaskedArray(numbers, mask=~np.isfinite(numbers))
+
+
+def _check_prices(
+    prices: dict[str, np.ma.MaskedArray], volume: np.ma.MaskedArray, problems: _Problems
+) -> None:
+    """Positive prices, high ≥ max(open, close), low ≤ min(open, close), high ≥ low, volume ≥ 0.
+
+    Cells already reported (masked) are not compared again.
+    """
+    o, h, low, c = (prices[name] for name in ("open", "high", "low", "close"))
+    positive = np.ones(len(volume), dtype=bool)
+    for name, values in prices.items():
+        problems.add(values <= 0, f"{name} must be positive")
+        positive &= np.ma.filled(values > 0, False)
+    problems.add(positive & np.ma.filled(h < np.ma.maximum(o, c), False), "high < max(open, close)")
+    problems.add(
+        positive & np.ma.filled(low > np.ma.minimum(o, c), False), "low > min(open, close)"
+    )
+    problems.add(positive & np.ma.filled(h < low, False), "high < low")
+    problems.add(volume < 0, "negative volume")
+
+
+def _stored(values: np.ma.MaskedArray) -> list:
+    """Python values for the store: None where masked (a blank optional cell)."""
+    return [
+        None if masked else value
+        for value, masked in zip(
+            values.data.tolist(), np.ma.getmaskarray(values).tolist(), strict=True
+        )
+    ]
 
 
 def _duplicates(keys: pd.DataFrame, what: str, problems: _Problems) -> None:
@@ -190,22 +281,20 @@ def _read_bars(path: Path) -> list[tuple]:
     volume = _integers(frame, "volume", problems)
     if "value" in frame.columns:
         value = _integers(frame, "value", problems, optional=True)
-        with np.errstate(invalid="ignore"):
-            problems.add(pd.Series(value < 0), "negative value")
+        problems.add(value < 0, "negative value")
     else:
-        value = np.full(len(frame), np.nan)
+        value = np.ma.masked_all(len(frame), dtype=np.int64)
     _check_prices(prices, volume, problems)
     _duplicates(pd.DataFrame({"d": dates, "c": codes}), "(date, ticker)", problems)
     problems.raise_if_any()
-    as_int = [prices[name].astype(np.int64).tolist() for name in ("open", "high", "low", "close")]
-    values = [None if np.isnan(v) else int(v) for v in value.tolist()]
+    columns = [prices[name].data.tolist() for name in ("open", "high", "low", "close")]
     return list(
         zip(
             dates.tolist(),
             codes.tolist(),
-            *as_int,
-            volume.astype(np.int64).tolist(),
-            values,
+            *columns,
+            volume.data.tolist(),
+            _stored(value),
             strict=True,
         )
     )
@@ -261,6 +350,5 @@ def _read_indexes(path: Path) -> list[tuple]:
     _check_prices(prices, volume, problems)
     _duplicates(pd.DataFrame({"d": dates, "c": codes}), "(date, index)", problems)
     problems.raise_if_any()
-    volumes = [None if np.isnan(v) else int(v) for v in volume.tolist()]
-    columns = [prices[name].tolist() for name in ("open", "high", "low", "close")]
-    return list(zip(dates.tolist(), codes.tolist(), *columns, volumes, strict=True))
+    columns = [prices[name].data.tolist() for name in ("open", "high", "low", "close")]
+    return list(zip(dates.tolist(), codes.tolist(), *columns, _stored(volume), strict=True))

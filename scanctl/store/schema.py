@@ -6,6 +6,8 @@ version N-1 to N. A new migration is appended to `MIGRATIONS`; existing entries 
 
 from __future__ import annotations
 
+import re
+
 TICKERS = """
 CREATE TABLE tickers (
     code TEXT PRIMARY KEY,
@@ -213,3 +215,15 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def tables_at(version: int) -> set[str]:
+    """The tables a store at schema ``version`` has, replaying its migrations' CREATE, DROP and
+    RENAME TABLE statements (how `open_db` tells a scanctl store from another SQLite file)."""
+    tables: set[str] = set()
+    for sql in (sql for migration in MIGRATIONS[:version] for sql in migration):
+        tables |= set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", sql))
+        tables -= set(re.findall(r"DROP TABLE (?:IF EXISTS )?(\w+)", sql))
+        for old, new in re.findall(r"ALTER TABLE (\w+) RENAME TO (\w+)", sql):
+            tables = (tables - {old}) | {new}
+    return tables

@@ -37,12 +37,12 @@ def test_every_command_has_help():
         assert "Usage" in sub.output
 
 
-def test_settings_round_trip(db_path):
-    assert invoke(db_path, "settings", "get", "active_engine").stdout == "v1\n"
-    result = invoke(db_path, "settings", "set", "active_engine", "v3")
+def test_settings_round_trip(store_path):
+    assert invoke(store_path, "settings", "get", "active_engine").stdout == "v1\n"
+    result = invoke(store_path, "settings", "set", "active_engine", "v3")
     assert result.exit_code == 0, result.output
-    assert invoke(db_path, "settings", "get", "active_engine").stdout == "v3\n"
-    listed = json.loads(invoke(db_path, "settings", "list", "--json").stdout)
+    assert invoke(store_path, "settings", "get", "active_engine").stdout == "v3\n"
+    listed = json.loads(invoke(store_path, "settings", "list", "--json").stdout)
     assert {row["key"]: row["value"] for row in listed} == {
         "active_engine": "v3",
         "scan_all_versions": "v2,v3",
@@ -58,8 +58,8 @@ def test_settings_round_trip(db_path):
         (("data", "import", "/no/such/file.csv"), "does not exist"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(db_path, args, message):
-    result = invoke(db_path, *args)
+def test_bad_input_exits_2_with_one_line(store_path, args, message):
+    result = invoke(store_path, *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

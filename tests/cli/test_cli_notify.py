@@ -24,36 +24,38 @@ def invoke(db_path, config, *args):
     return runner.invoke(app, ["--db", str(db_path), "--config", str(config), "notify", *args])
 
 
-def test_notify_test_sends_to_telegram(db_path, tmp_path, server):
+def test_notify_test_sends_to_telegram(store_path, tmp_path, server):
     server.expect_request(f"/bot{TOKEN}/sendMessage", method="POST").respond_with_json(
         {"ok": True, "result": {"message_id": 7}}
     )
     config = write_config(tmp_path, server)
-    result = invoke(db_path, config, "test", "--json")
+    result = invoke(store_path, config, "test", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["status"] == "sent"
     body = json.loads(server.log[0][0].data)
     assert body["chat_id"] == "42" and "테스트" in body["text"]
-    rows = json.loads(invoke(db_path, config, "status", "--json").stdout)
+    rows = json.loads(invoke(store_path, config, "status", "--json").stdout)
     assert rows[0]["kind"] == "test" and rows[0]["status"] == "sent"
     assert rows[0]["provider_message_id"] == "7"
 
 
-def test_failed_send_exits_5_then_retry_delivers(db_path, tmp_path, server):
+def test_failed_send_exits_5_then_retry_delivers(store_path, tmp_path, server):
     server.expect_oneshot_request(f"/bot{TOKEN}/sendMessage").respond_with_data("no", status=500)
     server.expect_oneshot_request(f"/bot{TOKEN}/sendMessage").respond_with_data("no", status=500)
     config = write_config(tmp_path, server)
-    failed = invoke(db_path, config, "test")
+    failed = invoke(store_path, config, "test")
     assert failed.exit_code == 5
     assert TOKEN not in failed.output and "SECRET" not in failed.output
     server.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_json(
         {"ok": True, "result": {"message_id": 9}}
     )
-    retried = invoke(db_path, config, "retry", "--json")
+    retried = invoke(store_path, config, "retry", "--json")
     assert retried.exit_code == 0, retried.output
     assert json.loads(retried.stdout)["status"] == "sent"
-    again = invoke(db_path, config, "retry", "--json")  # nothing left: a sent row is never resent
+    again = invoke(
+        store_path, config, "retry", "--json"
+    )  # nothing left: a sent row is never resent
     assert again.exit_code == 0 and json.loads(again.stdout)["channels"] == []
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from scanctl.market.calendar import KrxCalendar
+from scanctl.store.db import open_db
 from tests.conftest import run_cli
 from tests.providers.naver_server import BLOCK_PAGE, FakeNaver, Reply, build_market
 
@@ -63,6 +64,7 @@ def test_sync_range_then_scan_with_sync(tmp_path, naver):
 
 def test_blocked_source_exits_3_and_nothing_is_scanned(tmp_path, naver):
     db = tmp_path / "s.db"
+    open_db(db).conn.close()  # `scan` never creates a store
     config = config_for(tmp_path, naver)
     naver.script("/sise.nhn", "100050", Reply(body=BLOCK_PAGE, content_type="text/html"))
     result = run_cli("--db", str(db), "--config", str(config), "scan", "--sync", "--json")

@@ -121,10 +121,10 @@ def test_backfill_equals_scans_on_real_data_across_a_long_halt(tmp_path, real_kr
     assert inspected["window"]["bars"] == 206  # every bar ≤ D, across the year-long halt
 
 
-def test_backfill_with_no_stored_bars_is_data_not_ready(tmp_path):
+def test_backfill_with_no_stored_bars_is_data_not_ready(store_path):
     result = run_cli(
         "--db",
-        str(tmp_path / "empty.db"),
+        str(store_path),
         "backfill",
         "--from",
         "2025-11-03",

@@ -28,9 +28,8 @@ def test_plain_output_is_one_line_per_check(scan_db):
 
 def test_missing_and_corrupt_database(tmp_path):
     code, checks = doctor(tmp_path / "missing.db")
-    assert (
-        code == 1 and not checks["database"]["ok"] and "no database" in checks["database"]["detail"]
-    )
+    assert code == 1 and not checks["database"]["ok"]
+    assert "no scanctl store" in checks["database"]["detail"]
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"not sqlite" * 500)
     code, checks = doctor(corrupt)

@@ -401,8 +401,8 @@ def test_cli_no_picks_in_range(market, db_path):
     assert json.loads(result.stdout)["picks"] == []
 
 
-def test_cli_empty_store(tmp_path):
-    result = invoke(tmp_path / "empty.db")
+def test_cli_empty_store(store_path):
+    result = invoke(store_path)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert result.stderr == "no stored picks; run `scanctl scan` or widen --from/--to\n"

@@ -100,7 +100,7 @@ def test_a_lock_held_far_longer_than_a_run_is_unhealthy(scan_db):
         [
             sys.executable,
             "-c",
-            "import sys, time; from scanctl.scan.lock import run_lock\n"
+            "import sys, time; from scanctl.store.lock import run_lock\n"
             "with run_lock(__import__('pathlib').Path(sys.argv[1])):\n"
             "    print('held', flush=True); time.sleep(60)",
             str(lock),

@@ -1,10 +1,11 @@
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from scanctl.errors import StoreError
 from scanctl.store.db import open_db, schema_version, write_transaction
-from scanctl.store.schema import SCHEMA_VERSION
+from scanctl.store.schema import SCHEMA_VERSION, tables_at
 
 TABLES = {
     "tickers",
@@ -58,18 +59,87 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
         open_db(path)
 
 
-def test_newer_schema_is_refused(db_path):
+def test_newer_schema_is_refused_untouched(db_path):
     db = open_db(db_path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.execute("PRAGMA journal_mode = DELETE")  # so that a switch back to WAL would show
     db.conn.close()
+    before = db_path.read_bytes()
     with pytest.raises(StoreError, match="newer than this scanctl"):
         open_db(db_path)
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
 
 
 def test_create_false_refuses_missing_file(db_path):
-    with pytest.raises(StoreError, match="no database"):
+    with pytest.raises(StoreError, match="no scanctl store at .*; create one with"):
         open_db(db_path, create=False)
     assert not db_path.exists()
+
+
+def test_create_false_creates_no_default_folder(tmp_path):
+    with pytest.raises(StoreError, match=r"no scanctl store at .*xdg-data/scanctl/scanctl\.db"):
+        open_db(create=False)
+    assert not (tmp_path / "xdg-data").exists()
+
+
+def foreign_file(path, *, wal=False, user_version=0):
+    """A SQLite file of another program: a table ``foo`` with a row."""
+    conn = sqlite3.connect(path)
+    if wal:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE foo (x INTEGER)")
+    conn.execute("INSERT INTO foo VALUES (1)")
+    conn.execute(f"PRAGMA user_version = {user_version}")
+    conn.commit()
+    conn.close()
+    return path
+
+
+@pytest.mark.parametrize("create", [True, False])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ({}, "not a scanctl store [(]it holds foo[)]"),
+        ({"wal": True}, "not a scanctl store [(]it holds foo[)]"),
+        ({"user_version": 1}, r"not a scanctl store [(]missing table\(s\) bar_blocks, bars"),
+    ],
+)
+def test_foreign_sqlite_file_is_refused_untouched(tmp_path, kind, message, create):
+    path = foreign_file(tmp_path / "other.db", **kind)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=message):
+        open_db(path, create=create)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal, -shm, -journal
+
+
+@pytest.mark.parametrize("make", [Path.touch, lambda p: sqlite3.connect(p).execute("VACUUM")])
+def test_empty_file_is_new_only_where_creating_is_allowed(db_path, make):
+    make(db_path)
+    before = db_path.read_bytes()
+    with pytest.raises(StoreError, match="no scanctl store at .*empty"):
+        open_db(db_path, create=False)
+    assert db_path.read_bytes() == before
+    db = open_db(db_path, create=True)
+    assert schema_version(db) == SCHEMA_VERSION and set(db.table_names()) >= TABLES
+
+
+def test_a_store_is_recognised_while_its_wal_holds_the_schema(db_path):
+    """A store whose tables are still only in the -wal file (not yet checkpointed)."""
+    writer = open_db(db_path)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    assert Path(f"{db_path}-wal").exists()
+    reader = open_db(db_path, create=False)
+    assert schema_version(reader) == SCHEMA_VERSION
+    reader.conn.close()
+    writer.conn.close()
+
+
+def test_tables_at_follows_the_migrations():
+    assert tables_at(0) == set()
+    assert tables_at(1) >= TABLES
+    assert tables_at(SCHEMA_VERSION) >= tables_at(1) | {"source_state", "sync_events"}
 
 
 def test_write_transaction_rolls_back_on_error(db):

@@ -3,7 +3,7 @@ import gzip
 import pytest
 
 from scanctl.errors import BadInput
-from scanctl.store.importer import import_files
+from scanctl.store.importer import import_files, read_files
 
 HEADER = "date,ticker,open,high,low,close,volume\n"
 
@@ -72,6 +72,20 @@ def test_reimport_is_idempotent_and_updates(db, tmp_path):
         ("2025-01-03,005930,100,110,90,105,-1", "line 3: negative volume"),
         ("2025-01-03,005930,100,110,90,10x,1000", "line 3: close is not an integer"),
         ("2025-01-02,005930,100,110,90,105,1000", r"line 3: duplicate \(date, ticker\)"),
+        # what used to land as -9223372036854775808 with exit 0
+        ("2025-01-03,005930,100,1e30,90,105,1000", r"line 3: high is out of range"),
+        ("2025-01-03,005930,100,110,90,105,1e20", r"line 3: volume is out of range"),
+        ("2025-01-03,005930,100,110,90,105,9223372036854775808", "line 3: volume is out of range"),
+        ("2025-01-03,005930,-1e30,110,90,105,1000", "line 3: open is out of range"),
+        ("2025-01-03,005930,100,inf,90,105,1000", "line 3: high is not finite"),
+        ("2025-01-03,005930,100,110,-Infinity,105,1000", "line 3: low is not finite"),
+        ("2025-01-03,005930,100,110,90,nan,1000", "line 3: close is not an integer"),
+        ("2025-01-03,005930,100,110,90,105.5,1000", "line 3: close is not an integer"),
+        ("2025-01-03,005930,100,110,90,105,1e16+1", "line 3: volume is not an integer"),
+        ("2025-01-03,005930,100,110,90,105,12345678901234567.5", "volume is not an integer"),
+        ("2025-01-03,005930,-5,110,90,105,1000", "line 3: open must be positive"),
+        ("2025-01-03,005930,100,80,90,100,1000", "line 3: .*high < low"),
+        ("2025-01-03,005930,100,110,90,105,", "line 3: volume is not an integer"),
     ],
 )
 def test_bad_row_is_reported_and_nothing_written(db, tmp_path, line, message):
@@ -117,3 +131,80 @@ def test_real_data_imports_cleanly(real_krx_import):
     assert report.tickers == 610
     assert report.index_bars == 1_452
     assert (report.first_date, report.last_date) == ("2023-02-07", "2025-11-28")
+
+
+def test_integers_are_stored_exactly_up_to_the_64_bit_limit(db, tmp_path):
+    bars = write(
+        tmp_path / "b.csv",
+        "date,ticker,open,high,low,close,volume,value\n"
+        "2025-01-02,005930,100,110,90,105.0,9223372036854775807,9007199254740993\n"
+        "2025-01-03,005930,100,110,90,105,1e3,\n",
+    )
+    import_files(db, bars)
+    assert db.execute("SELECT close, volume, value FROM bars ORDER BY date").fetchall() == [
+        (105, 9223372036854775807, 9007199254740993),
+        (105, 1000, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "line 2: negative value"),
+        ("1e20", "line 2: value is out of range"),
+        ("inf", "line 2: value is not finite"),
+        ("1.5", "line 2: value is not an integer"),
+    ],
+)
+def test_bad_value_column(db, tmp_path, value, message):
+    bars = write(
+        tmp_path / "b.csv",
+        f"date,ticker,open,high,low,close,volume,value\n2025-01-02,005930,1,2,1,2,3,{value}\n",
+    )
+    with pytest.raises(BadInput, match=message):
+        import_files(db, bars)
+    assert counts(db) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("2025-01-03,KOSPI,2400,inf,2390,2405,1", "line 3: high is not finite"),
+        ("2025-01-03,KOSPI,2400,2410,2390,1e999,1", "line 3: close is not finite"),
+        ("2025-01-03,KOSPI,nan,2410,2390,2405,1", "line 3: open is not a number"),
+        ("2025-01-03,KOSPI,2400,2410,-2390,2405,1", "line 3: low must be positive"),
+        ("2025-01-03,KOSPI,2400,2380,2390,2400,1", "line 3: .*high < low"),
+        ("2025-01-03,KOSPI,2400,2410,2390,2405,-1", "line 3: negative volume"),
+        ("2025-01-03,KOSPI,2400,2410,2390,2405,1e20", "line 3: volume is out of range"),
+    ],
+)
+def test_bad_index_row_stores_nothing_of_any_file(db, tmp_path, line, message):
+    bars = write(tmp_path / "b.csv", HEADER + "2025-01-02,005930,100,110,90,105,1000\n")
+    tickers = write(tmp_path / "t.csv", "ticker,name,market\n005930,삼성전자,KOSPI\n")
+    indexes = write(
+        tmp_path / "i.csv",
+        "date,index,open,high,low,close,volume\n2025-01-02,KOSPI,2400,2410,2390,2405,\n"
+        + line
+        + "\n",
+    )
+    with pytest.raises(BadInput, match=rf"i.csv: 1 invalid row\(s\), nothing imported; {message}"):
+        import_files(db, bars, tickers, indexes)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_bad_ticker_row_stores_nothing_of_the_valid_bars(db, tmp_path):
+    bars = write(tmp_path / "b.csv", HEADER + "2025-01-02,005930,100,110,90,105,1000\n")
+    tickers = write(
+        tmp_path / "t.csv",
+        "ticker,name,market,managed\n005930,삼성전자,KOSPI,0\n000660,SK하이닉스,KOSPI,maybe\n",
+    )
+    with pytest.raises(BadInput, match="line 3: managed must be 0/1"):
+        import_files(db, bars, tickers)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_read_files_validates_without_a_store(tmp_path):
+    bars = write(tmp_path / "b.csv", HEADER + "2025-01-02,005930,100,110,90,105,1000\n")
+    batch = read_files(bars)
+    assert batch.bars == [("2025-01-02", "005930", 100, 110, 90, 105, 1000, None)]
+    assert (batch.tickers, batch.index_bars) == ([], [])

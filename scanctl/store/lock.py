@@ -1,4 +1,11 @@
-"""The run lock: an exclusive `flock` on a file next to the store.
+"""The writer lock: an exclusive `flock` on a file next to the store it guards.
+
+Every command that writes market data, results or deliveries holds it for its whole run: `scan`,
+`backfill`, `data import`, `data sync`, `data demo` and `notify retry`; a second one gets
+`LockBusy` (exit 75) before it fetches or writes anything. (One-row operator edits, `settings
+set` and `calendar overrides add|remove`, are single transactions and do not wait for a run.)
+The library functions that write (`run_sync`, `import_files`, …) do not take it themselves, so
+a holder can call them (`scan --sync` syncs under the scan's lock).
 
 The kernel releases a `flock` when its process ends, however it ends (even `kill -9`), so a
 crashed run never leaves a stale lock behind.

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from scanctl.errors import BadInput, LockBusy
-from scanctl.scan.lock import lock_path_for, run_lock
+from scanctl.store.lock import lock_path_for, run_lock
 
 HOLD = (
-    "import sys, time; from scanctl.scan.lock import run_lock\n"
+    "import sys, time; from scanctl.store.lock import run_lock\n"
     "from pathlib import Path\n"
     "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)\n"
 )

@@ -1,1 +1,0 @@
-"""The run lock (`lock`); it moves next to the store it guards."""
