@@ -13,7 +13,7 @@ import requests
 from pytest_httpserver import HTTPServer
 
 from scanctl.logs import LOGGER, configure_logging
-from tests.notify.helpers import SleepRecorder
+from tests.notify.helpers import HangupServer, SleepRecorder
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +45,14 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def hangup_server() -> Iterator[HangupServer]:
+    """Reads each request in full, then closes the connection without a reply."""
+    server = HangupServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture
