@@ -25,6 +25,8 @@ from scanctl.store import outbox as store
 
 log = get_logger("notify")
 
+LOOKUP_NOTE = "; look-up: "
+
 
 def settle_unknown(
     db: sqlite_utils.Database,
@@ -83,7 +85,8 @@ def apply_settlement(
             provider_message_id=None,
         )
         return ChannelOutcome.of(row, "pending", attempts, detail)
-    error = f"{row.last_error or 'delivery unknown'}; {detail}"
+    base = (row.last_error or "delivery unknown").split(LOOKUP_NOTE)[0]  # one note, the latest
+    error = f"{base}{LOOKUP_NOTE}{detail}"
     store.update_notification(db, *key, only_from=("unknown",), last_error=error)
     return ChannelOutcome.of(row, "unknown", attempts, error)
 

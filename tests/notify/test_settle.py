@@ -88,6 +88,8 @@ def test_notify_retry_settles_an_unknown_row_of_any_date(db, server, session, sl
     update_notification(db, *KEY, only_from=("sending",), provider_message_id=group_id)
     first = deliver(db, settings, session, include_failed=False, sleep=sleeps)
     assert first.status == "unknown" and "look-up failed (HTTP 503" in first.outcomes[0].error
+    deliver(db, settings, session, include_failed=False, sleep=sleeps)
+    assert rows(db)["kakao"]["last_error"].count("; look-up: ") == 1  # the latest note only
     api.lookup_status = 200
     later = deliver(db, settings, session, date=dt.date(2025, 12, 1), sleep=sleeps)
     assert later.outcomes == ()  # another date's report; the row was settled all the same
