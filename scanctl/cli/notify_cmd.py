@@ -1,4 +1,5 @@
-"""`scanctl notify …`: send a test message, resend what failed, show the outbox."""
+"""`scanctl notify …`: send a test message, resend what failed, confirm what arrived, show the
+outbox."""
 
 from __future__ import annotations
 
@@ -25,29 +26,52 @@ def _report(report, as_json: bool) -> None:
             ],
         )
         if not report.outcomes:
-            message("nothing to send")
+            message("nothing to do")
     if not report.ok:
         from scanctl.errors import NotifyFailed
 
-        raise NotifyFailed(f"delivery {report.status}; see `scanctl notify status`")
+        hint = "see `scanctl notify status`"
+        if report.status == "unknown":
+            hint = (
+                "the message may have arrived: check the channel, then `scanctl notify confirm`"
+                " or `scanctl notify retry --resend-unknown`"
+            )
+        raise NotifyFailed(f"delivery {report.status}; {hint}")
 
 
 @app.command("test")
 def test(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Send a test message to every configured channel (exit 5 if one fails).
+    """Send a test message to every configured channel (exit 5 unless all confirm); takes
+    the run lock.
 
     Example: scanctl notify test
     """
     from scanctl.notify.service import test_all_channels
+    from scanctl.store.lock import run_lock
 
     context = app_context(ctx)
     settings = context.settings.notify
-    _report(test_all_channels(context.db(), settings), as_json)
+    db = context.db()
+    with run_lock(context.lock_path()):
+        _report(test_all_channels(db, settings), as_json)
 
 
 @app.command("retry")
-def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) -> None:
-    """Resend pending and failed outbox rows (never a sent one); takes the run lock.
+def retry(
+    ctx: typer.Context,
+    date: DateOpt = None,
+    resend_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--resend-unknown",
+            help="Also resend messages whose delivery is unknown (they may arrive twice).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Settle unknown deliveries the channel can look up (Solapi), then resend pending and
+    failed rows; never a sent one, an unknown one only with --resend-unknown. Takes the run
+    lock; exit 5 while a row is failed or unknown.
 
     Example: scanctl notify retry --date 2025-11-28
     """
@@ -60,7 +84,32 @@ def retry(ctx: typer.Context, date: DateOpt = None, as_json: JsonOpt = False) ->
     day = parse_date(date, "date") if date else None
     db = context.db()
     with run_lock(context.lock_path()):
-        _report(retry_outbox(db, settings, day), as_json)
+        _report(retry_outbox(db, settings, day, resend_unknown=resend_unknown), as_json)
+
+
+@app.command("confirm")
+def confirm(
+    ctx: typer.Context,
+    date: DateOpt = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Only this channel's rows.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark messages whose delivery is unknown as sent: you saw them arrive. Takes the run
+    lock.
+
+    Example: scanctl notify confirm --date 2025-11-28 --channel ops
+    """
+    from scanctl.clock import parse_date
+    from scanctl.notify.settle import confirm_delivered
+    from scanctl.store.lock import run_lock
+
+    context = app_context(ctx)
+    day = parse_date(date, "date") if date else None
+    db = context.db()
+    with run_lock(context.lock_path()):
+        _report(confirm_delivered(db, date=day, channel=channel), as_json)
 
 
 @app.command("status")

@@ -8,7 +8,8 @@ Shape (PRODUCT.md §6, §7)::
     min_matched = 1           # the daily message needs max matched count >= this (0 = always)
     top_n = 3                 # picks listed per version (0 = counts only)
     c_name = "고객님"          # AlimTalk #{c_name}
-    timeout_s = 10            # per HTTP request
+    timeout_s = 30            # seconds to wait for a reply once a request is sent
+    connect_timeout_s = 10    # seconds to open a connection
     max_attempts = 4          # per channel and delivery run
     backoff_s = 1.0           # base of the exponential backoff (with jitter)
     max_retry_after_s = 60    # a 429's Retry-After is honoured up to this
@@ -38,7 +39,9 @@ Shape (PRODUCT.md §6, §7)::
 
     [healthcheck]
     ping_url = "https://hc-ping.com/<uuid>"
-    timeout_s = 5
+    timeout_s = 10
+    attempts = 3              # per ping; a failed ping never fails the run
+    backoff_s = 1.0
 
 Every key is declared once, with `scanctl.config.setting`: `NotifySettings` (``[notify]``),
 `HealthcheckSettings` (``[healthcheck]``), and one `ChannelConfig` subclass per channel type
@@ -118,8 +121,22 @@ class NotifySettings(TidySection):
     )
     top_n: int = setting(3, "picks listed per version (0 = counts only)", ge=0, le=50)
     c_name: str = setting("고객님", "the AlimTalk #{c_name} variable")
-    timeout_s: float = setting(10.0, "seconds per HTTP request", ge=0.05, le=300.0)
-    max_attempts: int = setting(4, "attempts per channel and delivery run", ge=1, le=10)
+    timeout_s: float = setting(
+        30.0,
+        "seconds to wait for a reply once a request is sent (a reply that does not come in "
+        "time makes the delivery unknown, never resent automatically)",
+        ge=0.05,
+        le=300.0,
+    )
+    connect_timeout_s: float = setting(
+        10.0, "seconds to open a connection (a failure is retried)", ge=0.05, le=300.0
+    )
+    max_attempts: int = setting(
+        4,
+        "attempts per channel and delivery run, for failures that provably did not deliver",
+        ge=1,
+        le=10,
+    )
     backoff_s: float = setting(
         1.0,
         "base of the exponential backoff between attempts, seconds (with jitter)",
@@ -137,6 +154,11 @@ class NotifySettings(TidySection):
     def channel(self, name: str) -> ChannelConfig | None:
         return next((channel for channel in self.channels if channel.name == name), None)
 
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """``(connect, read)`` seconds, as `requests` takes them."""
+        return (self.connect_timeout_s, self.timeout_s)
+
     def secret_values(self) -> tuple[str, ...]:
         """Every secret of every channel (URLs with their path parts), to scrub from texts."""
         return tuple(secret for channel in self.channels for secret in channel.secret_values())
@@ -144,7 +166,7 @@ class NotifySettings(TidySection):
 
 @dataclass(frozen=True)
 class HealthcheckSettings(TidySection):
-    """The ``[healthcheck]`` section: the ping URL (None = no pings) and its timeout."""
+    """The ``[healthcheck]`` section: the ping URL (None = no pings), its timeout and retries."""
 
     SECTION: ClassVar[str] = "healthcheck"
     FLOAT_NUMBERS: ClassVar[bool] = True
@@ -155,7 +177,17 @@ class HealthcheckSettings(TidySection):
         kind="url",
         secret=True,
     )
-    timeout_s: float = setting(5.0, "seconds per ping", ge=0.05, le=120.0)
+    timeout_s: float = setting(10.0, "seconds per ping", ge=0.05, le=120.0)
+    attempts: int = setting(
+        3,
+        "tries per ping (connection errors, timeouts, 429 and 5xx are tried again; a ping "
+        "that still fails is logged and never fails the run)",
+        ge=1,
+        le=10,
+    )
+    backoff_s: float = setting(
+        1.0, "seconds before the second try, doubled for each further one", ge=0.0, le=60.0
+    )
 
 
 def describe() -> list[KeyDoc]:

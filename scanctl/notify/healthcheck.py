@@ -4,11 +4,18 @@
 and ``fail(exit_code)`` POSTs ``{url}/{exit_code}`` (``{url}/fail`` without a code), so the
 monitor records the exit code (healthchecks.io docs: measuring script run time, signaling
 failures). ``finish(exit_code)`` picks one of the two. An optional body (the first 100 kB are
-kept by healthchecks.io) can carry a one-line summary. The ping URL is a secret: it is never
-logged, and a failed ping is logged as a warning and swallowed.
+kept by healthchecks.io) can carry a one-line summary.
+
+A ping is tried up to ``attempts`` times when the monitor could not be reached or answered
+429 / 5xx (waiting ``backoff_s``, then twice that, …; a repeated ping is harmless), and once
+for any other answer. A ping that still fails is logged as a warning and swallowed: it never
+fails the run. The ping URL is a secret: it is never logged.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 import requests
 
@@ -24,14 +31,38 @@ log = get_logger("notify.healthcheck")
 class Healthcheck:
     """Pings for one run; with ``url`` None every method does nothing and returns False."""
 
-    def __init__(self, url: str | None, session: requests.Session, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        session: requests.Session,
+        timeout: float = 10.0,
+        *,
+        attempts: int = 3,
+        backoff_s: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._url = url.rstrip("/") if url else None
         self.session = session
         self.timeout = timeout
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: HealthcheckSettings, session: requests.Session) -> Healthcheck:
-        return cls(settings.ping_url, session, timeout=settings.timeout_s)
+    def from_settings(
+        cls,
+        settings: HealthcheckSettings,
+        session: requests.Session,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Healthcheck:
+        return cls(
+            settings.ping_url,
+            session,
+            timeout=settings.timeout_s,
+            attempts=settings.attempts,
+            backoff_s=settings.backoff_s,
+            sleep=sleep,
+        )
 
     def __repr__(self) -> str:
         return f"Healthcheck(configured={self.configured})"
@@ -61,14 +92,28 @@ class Healthcheck:
             return False
         url = f"{self._url}/{suffix}" if suffix else self._url
         data = body.encode("utf-8")[:MAX_BODY_BYTES]
-        try:
-            response = self.session.post(url, data=data, timeout=self.timeout)
-            response.raise_for_status()
-        except Exception as exc:  # noqa: BLE001  # broad-except: a failed ping never fails the run
-            reason = scrub(f"{type(exc).__name__}: {exc}", url_secrets(self._url))
-            log.warning(
-                "healthcheck ping failed",
-                extra={"fields": {"ping": suffix or "success", "error": reason[:300]}},
-            )
-            return False
-        return True
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.session.post(url, data=data, timeout=self.timeout)
+                response.raise_for_status()
+            except Exception as exc:  # noqa: BLE001  # broad-except: a failed ping never fails the run
+                again = attempt < self.attempts and _worth_repeating(exc)
+                reason = scrub(f"{type(exc).__name__}: {exc}", url_secrets(self._url))
+                fields = {"ping": suffix or "success", "attempt": attempt, "error": reason[:300]}
+                if again:
+                    log.info("healthcheck ping failed; trying again", extra={"fields": fields})
+                    self._sleep(self.backoff_s * 2 ** (attempt - 1))
+                    continue
+                log.warning("healthcheck ping failed", extra={"fields": fields})
+                return False
+            return True
+        return False  # pragma: no cover - the loop always returns
+
+
+def _worth_repeating(error: Exception) -> bool:
+    """Whether another try may succeed: the monitor was not reached or did not answer in
+    time, or it answered 429 or 5xx."""
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        status = error.response.status_code
+        return status == 429 or status >= 500
+    return isinstance(error, requests.ConnectionError | requests.Timeout)

@@ -1,20 +1,38 @@
-"""The outbox: one ``notifications`` row per (date, kind, channel), then delivery with retries.
+"""The outbox: one ``notifications`` row per (date, kind, channel), each delivered once.
 
 The scan writes its messages with `enqueue_run` (or `enqueue`) inside its own write
 transaction, commits, and then calls `deliver` for what it just enqueued; `notify retry` calls
-`deliver` for every pending or failed row; `notify test` calls `send_test`. A ``sent`` row is
-never sent again, except after `enqueue(..., renotify=True)` reset it (``scan --renotify``).
+`deliver` for every pending or failed row (and, with ``--resend-unknown``, unknown ones);
+`notify test` calls `send_test`; `notify confirm` calls `confirm_delivered`.
 
-Delivery of one row: up to ``max_attempts`` tries; a retryable failure (timeout, connection,
-408, 429, 5xx) waits ``backoff_s * 2**(attempt-1)`` scaled by a random factor in [0.5, 1), or
-the 429's Retry-After capped at ``max_retry_after_s``; any other failure stops at once. Each
-try is recorded in its own short write transaction (attempts, last_error, status), so `deliver`
-must be called outside a transaction. A crash between the provider's reply and the update
-means the message is sent again by the next run: delivery is at least once.
+The life of a row::
+
+    pending/failed ──claim──▶ sending ──2xx──────────────────────────────▶ sent
+                                 ├─ not delivered: connect error, 408/429/5xx ─▶ pending, retried
+                                 │  with backoff (429: Retry-After); failed after max_attempts
+                                 ├─ refused: any other 4xx ────────────────────▶ failed
+                                 ├─ maybe delivered: no answer after sending ──▶ unknown
+                                 └─ the process died (found at the next start) ▶ unknown
+    unknown ── settle (Solapi's group look-up) ─▶ sent | failed | pending (provably not sent)
+    unknown ── `notify retry --resend-unknown` ─▶ claimed again (a duplicate is possible)
+    unknown ── `notify confirm` (the operator saw it arrive) ─▶ sent
+
+Each transition is its own committed write, and the row is ``sending`` *before* its request
+goes out, so a crash at any point leaves a row that says what may have happened. A row is
+never sent again while it is ``sent`` or ``unknown``: nothing is resent automatically unless
+it provably did not arrive. `deliver` must be called outside a transaction and under the run
+lock (the scan and the ``notify`` commands take it), so that a ``sending`` row found at its
+start can only be left by a process that died.
+
+Delivery of one row: up to ``max_attempts`` tries; a not-delivered failure waits
+``backoff_s * 2**(attempt-1)`` scaled by a random factor in [0.5, 1), or the 429's
+Retry-After capped at ``max_retry_after_s``. Parts of a long message already accepted are not
+sent again (``parts_sent``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import time
@@ -25,7 +43,7 @@ import sqlite_utils
 
 from scanctl.clock import now_kst
 from scanctl.logs import get_logger
-from scanctl.notify.channels import Channel, build_channel
+from scanctl.notify.channels import Channel, SettlingChannel, build_channel
 from scanctl.notify.config import LOG_CHANNEL, ChannelConfig, NotifySettings
 from scanctl.notify.message import (
     Message,
@@ -34,14 +52,22 @@ from scanctl.notify.message import (
     failure_message,
     test_message,
 )
-from scanctl.notify.report import ChannelOutcome, DeliveryReport
-from scanctl.notify.transport import DeliveryError, scrub
+from scanctl.notify.report import (
+    ChannelOutcome,
+    DeliveryReport,
+    log_fields,
+    outcome_key,
+    row_key,
+    stamp,
+)
+from scanctl.notify.settle import apply_settlement, settle_unknown
+from scanctl.notify.transport import DeliveryError, SendProgress, Timeout, scrub
 from scanctl.store import outbox as store
 from scanctl.store.db import write_transaction
 
 log = get_logger("notify")
 
-ChannelFactory = Callable[[ChannelConfig, float], Channel]
+ChannelFactory = Callable[[ChannelConfig, Timeout], Channel]
 
 
 def enqueue(
@@ -58,7 +84,8 @@ def enqueue(
     channels
         The configured channels; those that receive ``message.kind`` get a row.
     renotify
-        Reset a ``sent`` row to ``pending`` (otherwise it is left alone).
+        Reset a ``sent`` or ``unknown`` row to ``pending`` (otherwise it is left alone: a
+        message that was, or may have been, delivered is not sent again).
 
     Returns
     -------
@@ -66,7 +93,7 @@ def enqueue(
         The channels whose row is now ``pending``. With no receiving channel the message is
         logged and one ``skipped`` row with channel ``log`` is written; the result is empty.
     """
-    date, now = message.date.isoformat(), _stamp()
+    date, now = message.date.isoformat(), stamp()
     payload = message.to_json()
     targets = [channel.name for channel in channels if channel.receives(message.kind)]
     if not targets:
@@ -79,7 +106,7 @@ def enqueue(
     pending = []
     for name in targets:
         status = store.notification_status(db, date, message.kind, name)
-        if status == "sent" and not renotify:
+        if status in ("sent", "unknown", "sending") and not renotify:
             continue
         store.upsert_pending(db, date, message.kind, name, payload, now)
         pending.append(name)
@@ -114,6 +141,13 @@ def enqueue_run(
     return tuple(messages)
 
 
+INTERRUPTED = (
+    "the process ended while sending (after the row was marked sending, before the answer"
+    " was recorded): delivery unknown"
+)
+NOT_RESENT = "delivery unknown: not resent without --resend-unknown"
+
+
 def deliver(
     db: sqlite_utils.Database,
     settings: NotifySettings,
@@ -122,10 +156,15 @@ def deliver(
     date: dt.date | str | None = None,
     kind: str | None = None,
     include_failed: bool = True,
+    resend_unknown: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     channel_factory: ChannelFactory = build_channel,
 ) -> DeliveryReport:
-    """Send the outbox rows that are due, with retries; never a ``sent`` row.
+    """Settle what can be settled, then send the rows that are due (module docstring).
+
+    First every ``sending`` row (left by a process that died) becomes ``unknown``, and every
+    ``unknown`` row of a channel that can look deliveries up (Solapi) is settled, whatever its
+    date. Then the due rows of ``date`` / ``kind`` are sent.
 
     Parameters
     ----------
@@ -134,23 +173,47 @@ def deliver(
     include_failed
         True (`notify retry`): ``pending`` and ``failed`` rows. False (the scan, right after
         `enqueue`): only ``pending`` rows.
+    resend_unknown
+        Also send ``unknown`` rows again (``notify retry --resend-unknown``): the receiver
+        may get the message twice.
     sleep
         Called with the seconds to wait between attempts (tests pass a recorder).
     channel_factory
         Builds the sender of a configured channel (tests may inject signing clocks).
+
+    Returns
+    -------
+    DeliveryReport
+        One outcome per row of ``date`` / ``kind`` that was sent, settled, or is still
+        ``unknown``.
     """
-    statuses = ("pending", "failed") if include_failed else ("pending",)
-    rows = store.notifications_with_status(db, statuses, date=_iso(date), kind=kind)
-    outcomes = []
-    for row in rows:
+    day = _iso(date)
+    for row in store.mark_interrupted(db, INTERRUPTED):
+        log.warning("notification interrupted: delivery unknown", extra={"fields": log_fields(row)})
+    outcomes = {
+        outcome_key(outcome): outcome
+        for outcome in settle_unknown(db, settings, session, channel_factory)
+        if day in (None, outcome.date) and kind in (None, outcome.kind)
+    }
+    statuses = ["pending"]
+    statuses += ["failed"] if include_failed else []
+    statuses += ["unknown"] if resend_unknown else []
+    for row in store.notifications_with_status(db, statuses, date=day, kind=kind):
         config = settings.channel(row.channel)
         if config is None:
             error = f"channel {row.channel!r} is not configured ([notify.channels.NAME])"
-            outcomes.append(_record_failure(db, row, row.attempts, error))
-            continue
-        channel = channel_factory(config, settings.timeout_s)
-        outcomes.append(_deliver_row(db, row, channel, settings, session, sleep))
-    return DeliveryReport(tuple(outcomes))
+            outcome = _record_failure(db, row, row.attempts, error)
+        else:
+            channel = channel_factory(config, settings.timeouts)
+            outcome = _deliver_row(db, row, channel, settings, session, sleep)
+        outcomes[outcome_key(outcome)] = outcome
+    for row in store.notifications_with_status(db, ("unknown",), date=day, kind=kind):
+        key = (row.date, row.kind, row.channel)
+        if key not in outcomes:
+            outcomes[key] = ChannelOutcome.of(
+                row, "unknown", row.attempts, f"{NOT_RESENT} ({row.last_error})"
+            )
+    return DeliveryReport(tuple(outcomes[key] for key in sorted(outcomes)))
 
 
 def send_test(
@@ -201,12 +264,13 @@ def notification_summary(
 ) -> dict:
     """``{status, channels: {name: status}}`` of one (date, kind) for ``scan --json``.
 
-    ``status`` is ``failed`` if any row failed, else ``pending``, else ``sent``, else
-    ``skipped``; ``none`` when there is no row (nothing to notify, or --no-notify).
+    ``status`` is the first of ``failed``, ``unknown``, ``sending``, ``pending``, ``sent``,
+    ``skipped`` that a row has; ``none`` when there is no row (nothing to notify, or
+    --no-notify).
     """
     rows = outbox_status(db, limit=1000, date=date, kind=kind)
     channels = {row.channel: row.status for row in rows}
-    for status in ("failed", "pending", "sent", "skipped"):
+    for status in ("failed", "unknown", "sending", "pending", "sent", "skipped"):
         if status in channels.values():
             return {"status": status, "channels": channels}
     return {"status": "none", "channels": channels}
@@ -220,63 +284,74 @@ def _deliver_row(
     session: requests.Session,
     sleep: Callable[[float], None],
 ) -> ChannelOutcome:
-    attempts = row.attempts
-    current = store.delivery_state(db, row.date, row.kind, row.channel)
-    if current is not None and current[0] == "sent":  # sent meanwhile by another process
-        return ChannelOutcome(row.date, row.kind, row.channel, "sent", current[1], None, current[2])
     try:
         message = Message.from_json(row.payload or "")
     except ValueError as exc:
-        return _record_failure(db, row, attempts, f"stored payload unreadable: {exc}")
+        return _record_failure(db, row, row.attempts, f"stored payload unreadable: {exc}")
+    pk, attempts, claim_from = row_key(row), row.attempts, (row.status,)
+    progress = SendProgress(
+        row.parts_sent,
+        (row.provider_message_id or "").split(",") if row.parts_sent else (),
+        record=lambda done: store.update_notification(
+            db,
+            *pk,
+            only_from=("sending",),
+            parts_sent=done.parts_done,
+            provider_message_id=done.provider_message_id,
+        ),
+    )
     for attempt in range(1, settings.max_attempts + 1):
         attempts += 1
+        if not store.claim_for_sending(db, *pk, only_from=claim_from, attempts=attempts):
+            current = store.notification(db, *pk) or row  # changed by someone else: not ours
+            return ChannelOutcome.of(current, current.status, current.attempts, current.last_error)
+        claim_from = ("pending",)
         try:
-            provider_id = channel.send(message, session)
+            provider_id = channel.send(message, session, progress)
         except DeliveryError as exc:
             error = scrub(str(exc), settings.secret_values())  # every channel's, to be sure
-            final = not exc.retryable or attempt == settings.max_attempts
-            fields = {
-                "channel": row.channel,
-                "kind": row.kind,
-                "date": row.date,
-                "attempt": attempt,
-                "retryable": exc.retryable,
-                "error": error,
-            }
+            fields = {**log_fields(row), "attempt": attempt, "error": error}
             log.warning("notification attempt failed", extra={"fields": fields})
-            if final:
+            retryable = exc.retryable
+            if exc.maybe_delivered:
+                store.update_notification(db, *pk, status="unknown", last_error=error)
+                if not isinstance(channel, SettlingChannel):
+                    return ChannelOutcome.of(row, "unknown", attempts, error)
+                unknown = dataclasses.replace(
+                    row, status="unknown", attempts=attempts, last_error=error
+                )
+                settled = channel.settle(progress.reference_id, session)
+                outcome = apply_settlement(db, unknown, settled, settings)
+                if outcome.status != "pending":  # sent, failed or still unknown
+                    return outcome
+                error, retryable = outcome.error or error, True
+            if not retryable or attempt == settings.max_attempts:
                 return _record_failure(db, row, attempts, error)
-            _update(db, row, status="pending", attempts=attempts, last_error=error)
+            store.update_notification(db, *pk, status="pending", last_error=error)
             sleep(_delay(exc, attempt, settings))
             continue
-        sent_at = _stamp()
-        _update(
+        provider_id = provider_id or progress.provider_message_id
+        store.update_notification(
             db,
-            row,
+            *pk,
             status="sent",
             attempts=attempts,
             last_error=None,
             provider_message_id=provider_id,
-            sent_at=sent_at,
+            sent_at=stamp(),
         )
-        log.info(
-            "notification sent",
-            extra={"fields": {"channel": row.channel, "kind": row.kind, "date": row.date}},
-        )
-        return ChannelOutcome(row.date, row.kind, row.channel, "sent", attempts, None, provider_id)
+        log.info("notification sent", extra={"fields": log_fields(row)})
+        return ChannelOutcome.of(row, "sent", attempts, None, provider_id)
     raise AssertionError("unreachable: max_attempts >= 1")  # pragma: no cover
 
 
 def _record_failure(
     db: sqlite_utils.Database, row: store.Notification, attempts: int, error: str
 ) -> ChannelOutcome:
-    _update(db, row, status="failed", attempts=attempts, last_error=error)
-    return ChannelOutcome(row.date, row.kind, row.channel, "failed", attempts, error)
-
-
-def _update(db: sqlite_utils.Database, row: store.Notification, **values: object) -> None:
-    """Update one row in its own short transaction (a ``sent`` row is never downgraded)."""
-    store.update_notification(db, row.date, row.kind, row.channel, **values)
+    store.update_notification(
+        db, *row_key(row), status="failed", attempts=attempts, last_error=error
+    )
+    return ChannelOutcome.of(row, "failed", attempts, error)
 
 
 def _delay(error: DeliveryError, attempt: int, settings: NotifySettings) -> float:
@@ -284,10 +359,6 @@ def _delay(error: DeliveryError, attempt: int, settings: NotifySettings) -> floa
         return min(error.retry_after, settings.max_retry_after_s)
     base = settings.backoff_s * 2 ** (attempt - 1)
     return min(base * (0.5 + random.random() / 2), settings.max_retry_after_s)
-
-
-def _stamp() -> str:
-    return now_kst().isoformat(timespec="seconds")
 
 
 def _iso(date: dt.date | str | None) -> str | None:

@@ -22,8 +22,14 @@ test_all_channels.__test__ = False  # a library function, not a pytest test
 
 
 def retry_outbox(
-    db: sqlite_utils.Database, settings: NotifySettings, day: dt.date | None = None
+    db: sqlite_utils.Database,
+    settings: NotifySettings,
+    day: dt.date | None = None,
+    *,
+    resend_unknown: bool = False,
 ) -> DeliveryReport:
-    """`notify retry`: resend pending and failed rows (of ``day``, or all); never a sent one."""
+    """`notify retry`: settle unknown deliveries where the channel can look them up, then
+    resend pending and failed rows (of ``day``, or all); never a sent one, and an unknown one
+    only with ``resend_unknown``."""
     with requests.Session() as session:
-        return deliver(db, settings, session, date=day)
+        return deliver(db, settings, session, date=day, resend_unknown=resend_unknown)

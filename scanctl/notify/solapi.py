@@ -1,9 +1,22 @@
 """Kakao AlimTalk through Solapi (REST API v4), with the HMAC-SHA256 request signature.
 
-Request: ``POST {base_url}/messages/v4/send-many/detail`` (the endpoint Solapi's own SDK uses)
-with ``{"messages": [{to, from, type: "ATA", kakaoOptions: {pfId, templateId, variables,
-disableSms}}, …]}``, one message per recipient. The reply's ``groupInfo.groupId`` is the
-provider message id; recipients Solapi refused are listed in ``failedMessageList``.
+A message goes out through Solapi's group API (solapi/documents, ``api-reference/messages/
+groups/``), so that its id is known before the one request that can deliver it:
+
+1. ``POST {base_url}/messages/v4/groups`` creates an empty group; the reply's ``groupId`` is
+   the provider message id, handed to `SendProgress.reference` (the outbox commits it);
+2. ``PUT …/groups/{groupId}/messages`` adds ``{"messages": [{to, from, type: "ATA",
+   kakaoOptions: {pfId, templateId, variables, disableSms}}, …]}``, one per recipient; the
+   reply's ``errorCount`` and ``resultList[].statusCode`` / ``statusMessage`` name refusals;
+3. ``POST …/groups/{groupId}/send`` sends the group.
+
+Only step 3 can deliver: a failure in steps 1–2 is "not sent" (a retry starts a new group),
+and a lost or 5xx reply to step 3 is "unknown" until `SolapiChannel.settle` looks the group
+up: ``GET …/groups/{groupId}`` gives ``status`` (PENDING: not sent; SENDING / COMPLETE /
+SCHEDULED: sent; FAILED: failed; DELETED: not sendable any more) and ``dateSent``. A PENDING
+group is deleted (the HTTP method of that name on ``…/groups/{groupId}``; "after deletion it
+can be neither sent nor restored") before it is reported not sent, so that a late copy of the
+lost request cannot send it after scanctl sent a new one.
 
 Every request carries ``Authorization: HMAC-SHA256 apiKey=<key>, date=<ISO-8601>,
 salt=<random hex>, signature=<hex HMAC-SHA256(key=api_secret, msg=date + salt)>``
@@ -28,9 +41,17 @@ import requests
 
 from scanctl.logs import get_logger
 from scanctl.notify.message import Message
-from scanctl.notify.transport import DeliveryError, post_json, response_json
+from scanctl.notify.transport import (
+    DeliveryError,
+    SendProgress,
+    Settled,
+    Timeout,
+    request_json,
+    response_json,
+)
 
-SEND_PATH = "/messages/v4/send-many/detail"
+GROUPS_PATH = "/messages/v4/groups"
+SENT_STATUSES = ("SENDING", "COMPLETE", "SCHEDULED")
 
 log = get_logger("notify.solapi")
 
@@ -70,7 +91,7 @@ class SolapiChannel:
         alert_template_id: str | None = None,
         disable_sms: bool = False,
         base_url: str = "https://api.solapi.com",
-        timeout: float = 10.0,
+        timeout: Timeout = 30.0,
         clock: Callable[[], str] = signing_date,
         salt: Callable[[], str] = random_salt,
     ) -> None:
@@ -90,7 +111,7 @@ class SolapiChannel:
 
     @classmethod
     def from_options(
-        cls, name: str, options: Mapping[str, Any], *, timeout: float, **extra: Any
+        cls, name: str, options: Mapping[str, Any], *, timeout: Timeout, **extra: Any
     ) -> SolapiChannel:
         """From validated ``[notify.channels.NAME]`` options (``from``/``to`` renamed)."""
         values = dict(options)
@@ -101,7 +122,55 @@ class SolapiChannel:
     def __repr__(self) -> str:
         return f"SolapiChannel(name={self.name!r}, pf_id={self.pf_id!r})"
 
-    def send(self, message: Message, session: requests.Session) -> str | None:
+    def send(
+        self, message: Message, session: requests.Session, progress: SendProgress | None = None
+    ) -> str | None:
+        """Create a group, record its id, add one message per recipient, send the group.
+
+        Raises
+        ------
+        DeliveryError
+            ``maybe_delivered`` only when the send request itself got no answer or a 5xx.
+        """
+        progress = progress or SendProgress()
+        messages = self._messages(message)
+        group_id = self._create_group(session)
+        progress.reference(group_id)
+        self._add_messages(session, group_id, messages)
+        self._send_group(session, group_id)
+        return group_id
+
+    def settle(self, reference: str | None, session: requests.Session) -> Settled:
+        """Look up the group of a delivery whose outcome is unknown (module docstring).
+
+        ``reference`` None means no group id was recorded: the send request, which needs one,
+        was never made.
+        """
+        if not reference:
+            return Settled("not_sent", "no Solapi group was recorded, so none was sent")
+        try:
+            response = self._request(session, "GET", f"{GROUPS_PATH}/{reference}")
+        except DeliveryError as exc:
+            return Settled("unknown", f"Solapi group {reference}: look-up failed ({exc})")
+        data = response_json(response)
+        data = data if isinstance(data, dict) else {}
+        status, date_sent = data.get("status"), data.get("dateSent")
+        if status == "PENDING":
+            try:
+                self._request(session, "DELETE", f"{GROUPS_PATH}/{reference}")
+            except DeliveryError as exc:
+                detail = f"Solapi group {reference} is PENDING and could not be deleted ({exc})"
+                return Settled("unknown", detail)
+            return Settled("not_sent", f"Solapi group {reference} was never sent; deleted")
+        if status == "FAILED":
+            return Settled("failed", f"Solapi group {reference} is FAILED", reference)
+        if status in SENT_STATUSES or date_sent:
+            return Settled("sent", f"Solapi group {reference} is {status}", reference)
+        if status == "DELETED":
+            return Settled("not_sent", f"Solapi group {reference} was deleted unsent")
+        return Settled("unknown", f"Solapi group {reference} has status {status!r}")
+
+    def _messages(self, message: Message) -> list[dict[str, Any]]:
         template_id = self.template_id
         if message.kind == "failure":
             if not self.alert_template_id:
@@ -116,47 +185,84 @@ class SolapiChannel:
             "variables": dict(message.variables),
             "disableSms": self.disable_sms,
         }
-        body = {
-            "messages": [
-                {"to": to, "from": self.sender, "type": "ATA", "kakaoOptions": kakao}
-                for to in self.recipients
-            ]
-        }
+        return [
+            {"to": to, "from": self.sender, "type": "ATA", "kakaoOptions": kakao}
+            for to in self.recipients
+        ]
+
+    def _create_group(self, session: requests.Session) -> str:
+        response = self._before_send(session, "POST", GROUPS_PATH, {})
+        data = response_json(response)
+        group_id = data.get("groupId") if isinstance(data, dict) else None
+        if not group_id:
+            raise DeliveryError(
+                f"Solapi replied HTTP {response.status_code} without a groupId",
+                retryable=False,
+                status=response.status_code,
+            )
+        return str(group_id)
+
+    def _add_messages(
+        self, session: requests.Session, group_id: str, messages: list[dict[str, Any]]
+    ) -> None:
+        path = f"{GROUPS_PATH}/{group_id}/messages"
+        data = response_json(self._before_send(session, "PUT", path, {"messages": messages}))
+        data = data if isinstance(data, dict) else {}
+        results = data.get("resultList") if isinstance(data.get("resultList"), list) else []
+        refused = [r for r in results if isinstance(r, dict) and r.get("statusCode") != "2000"]
+        count = data.get("errorCount")
+        errors = count if isinstance(count, int) and not isinstance(count, bool) else len(refused)
+        if not errors:
+            return
+        first = refused[0] if refused else {}
+        reason = f"{first.get('statusCode', '?')}: {first.get('statusMessage', '')}".strip()
+        if errors >= len(messages):
+            raise DeliveryError(f"Solapi refused every message ({reason})", retryable=False)
+        log.warning(
+            "Solapi refused some recipients",
+            extra={"fields": {"channel": self.name, "refused": errors, "of": len(messages)}},
+        )
+
+    def _send_group(self, session: requests.Session, group_id: str) -> None:
+        try:
+            response = self._request(session, "POST", f"{GROUPS_PATH}/{group_id}/send", {})
+        except DeliveryError as exc:
+            if exc.status is not None and exc.status >= 500:  # Solapi may have sent it: look
+                raise DeliveryError(
+                    f"{exc}; delivery unknown", retryable=False, maybe_delivered=True
+                ) from None
+            raise
+        data = response_json(response)
+        if isinstance(data, dict) and data.get("status") == "FAILED":
+            raise DeliveryError(f"Solapi failed group {group_id}", retryable=False)
+
+    def _before_send(
+        self, session: requests.Session, method: str, path: str, payload: Any
+    ) -> requests.Response:
+        """A request before the group is sent: whatever happens, nothing was delivered (a lost
+        reply is retryable: the retry starts a new group, and this one is never sent)."""
+        try:
+            return self._request(session, method, path, payload)
+        except DeliveryError as exc:
+            if exc.maybe_delivered:
+                raise DeliveryError(
+                    "Solapi did not answer while the group was prepared; nothing was sent",
+                    retryable=True,
+                ) from None
+            raise
+
+    def _request(
+        self, session: requests.Session, method: str, path: str, payload: Any = None
+    ) -> requests.Response:
         authorization = solapi_authorization(
             self._api_key, self._api_secret, self._clock(), self._salt()
         )
-        response = post_json(
+        return request_json(
             session,
-            f"{self.base_url}{SEND_PATH}",
-            body,
+            method,
+            f"{self.base_url}{path}",
+            payload,
             headers={"Authorization": authorization},
             timeout=self.timeout,
             secrets=(self._api_secret, self._api_key, authorization),
         )
-        return self._group_id(response, len(body["messages"]))
-
-    def _group_id(self, response: requests.Response, sent: int) -> str | None:
-        data = response_json(response)
-        if not isinstance(data, dict):
-            raise DeliveryError(
-                f"Solapi replied HTTP {response.status_code} without JSON",
-                retryable=False,
-                status=response.status_code,
-            )
-        group = data.get("groupInfo") if isinstance(data.get("groupInfo"), dict) else {}
-        failed = data.get("failedMessageList") or []
-        if isinstance(failed, list) and failed:
-            first = failed[0] if isinstance(failed[0], dict) else {}
-            reason = f"{first.get('statusCode', '?')}: {first.get('statusMessage', '')}".strip()
-            if len(failed) >= sent:
-                raise DeliveryError(
-                    f"Solapi refused every message ({reason})",
-                    retryable=False,
-                    status=response.status_code,
-                )
-            log.warning(
-                "Solapi refused some recipients",
-                extra={"fields": {"channel": self.name, "refused": len(failed), "of": sent}},
-            )
-        group_id = group.get("groupId")
-        return str(group_id) if group_id else None

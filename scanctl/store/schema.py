@@ -180,7 +180,35 @@ CREATE TABLE sync_events (
 ) STRICT
 """
 
-# Migration 3: runs record how they were started as cron, manual, ci (a non-interactive run in a
+# The outbox's delivery states (issue 11): a row is `sending` (committed) before its request
+# goes out, and `unknown` when the request may have arrived but no answer was recorded; the
+# number of parts of a long message already delivered is kept so that a retry skips them.
+NOTIFICATIONS_V3 = [
+    """
+CREATE TABLE notifications_v3 (
+    date TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('daily', 'failure', 'test')),
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN
+        ('pending', 'sending', 'sent', 'failed', 'unknown', 'skipped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    provider_message_id TEXT,
+    payload TEXT,
+    created_at TEXT,
+    sent_at TEXT,
+    parts_sent INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (date, kind, channel)
+) STRICT
+""",
+    "INSERT INTO notifications_v3 (date, kind, channel, status, attempts, last_error,"
+    " provider_message_id, payload, created_at, sent_at) SELECT date, kind, channel, status,"
+    " attempts, last_error, provider_message_id, payload, created_at, sent_at FROM notifications",
+    "DROP TABLE notifications",
+    "ALTER TABLE notifications_v3 RENAME TO notifications",
+]
+
+# Migration 4: runs record how they were started as cron, manual, ci (a non-interactive run in a
 # CI or make job), backfill or catchup (a missed session the daily run healed first). SQLite
 # cannot change a CHECK constraint in place, so the table is rebuilt with its rows.
 SCAN_RUNS_TRIGGERS = [
@@ -210,7 +238,9 @@ MIGRATIONS: list[list[str]] = [
     ],
     # 2: provider state.
     [SOURCE_STATE, SYNC_EVENTS],
-    # 3: the triggers ci and catchup.
+    # 3: the outbox's `sending` and `unknown` states and delivered parts.
+    NOTIFICATIONS_V3,
+    # 4: the triggers ci and catchup.
     SCAN_RUNS_TRIGGERS,
 ]
 

@@ -1,8 +1,10 @@
 """`scanctl notify test|retry|status` against a real HTTP server on 127.0.0.1."""
 
 import json
+import time
 
 from typer.testing import CliRunner
+from werkzeug import Response
 
 from scanctl.cli.main import app
 
@@ -64,3 +66,58 @@ def test_bad_channel_config_is_exit_2(db_path, tmp_path):
     config.write_text('[notify.channels.x]\ntype = "pigeon"\n')
     result = invoke(db_path, config, "test")
     assert result.exit_code == 2 and "pigeon" in result.stderr
+
+
+def slow_then_fast(delays):
+    replies = iter(delays)
+
+    def handler(request):
+        time.sleep(next(replies))
+        return Response(
+            '{"ok": true, "result": {"message_id": 5}}', content_type="application/json"
+        )
+
+    return handler
+
+
+def test_unknown_delivery_exits_5_is_not_retried_until_forced_or_confirmed(
+    store_path, tmp_path, server
+):
+    server.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_handler(
+        slow_then_fast([1.0, 0.0])
+    )
+    config = write_config(tmp_path, server)
+    config.write_text(config.read_text().replace("[notify]\n", "[notify]\ntimeout_s = 0.3\n"))
+    sent = invoke(store_path, config, "test")
+    assert sent.exit_code == 5
+    assert "delivery unknown; the message may have arrived" in sent.stderr
+    assert "scanctl notify confirm" in sent.stderr and TOKEN not in sent.output
+    rows = json.loads(invoke(store_path, config, "status", "--json").stdout)
+    assert [(r["kind"], r["status"], r["attempts"]) for r in rows] == [("test", "unknown", 1)]
+    retried = invoke(store_path, config, "retry", "--json")
+    assert retried.exit_code == 5
+    assert [c["status"] for c in json.loads(retried.stdout)["channels"]] == ["unknown"]
+    deadline = time.monotonic() + 5
+    while len(server.log) < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(server.log) == 1  # not resent
+    forced = invoke(store_path, config, "retry", "--resend-unknown", "--json")
+    assert forced.exit_code == 0, forced.output
+    assert len(server.log) == 2 and json.loads(forced.stdout)["status"] == "sent"
+
+
+def test_confirm_marks_an_unknown_row_sent(store_path, tmp_path, server):
+    server.expect_request(f"/bot{TOKEN}/sendMessage").respond_with_handler(slow_then_fast([1.0]))
+    config = write_config(tmp_path, server)
+    config.write_text(config.read_text().replace("[notify]\n", "[notify]\ntimeout_s = 0.3\n"))
+    assert invoke(store_path, config, "test").exit_code == 5
+    confirmed = invoke(store_path, config, "confirm", "--date", "2025-11-28", "--json")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert [(c["channel"], c["status"]) for c in json.loads(confirmed.stdout)["channels"]] == [
+        ("ops", "sent")
+    ]
+    rows = json.loads(invoke(store_path, config, "status", "--json").stdout)
+    assert rows[0]["status"] == "sent"
+    assert invoke(store_path, config, "retry").exit_code == 0
+    again = invoke(store_path, config, "confirm")
+    assert again.exit_code == 0 and "nothing to do" in again.stderr

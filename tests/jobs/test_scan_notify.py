@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from werkzeug import Response
 
@@ -115,9 +116,39 @@ def test_401_is_not_retried_results_stored_exit_5(scan_db, tmp_path, server):
 def test_dead_healthcheck_never_fails_the_run(scan_db, tmp_path, server):
     config = config_for(tmp_path, server, healthcheck=False)
     with config.open("a") as handle:
-        handle.write('[healthcheck]\nping_url = "http://127.0.0.1:9/nothing-listens"\n')
+        handle.write(
+            '[healthcheck]\nping_url = "http://127.0.0.1:9/nothing-listens"\nbackoff_s = 0.01\n'
+        )
     result = scan(scan_db, config)
     assert result.returncode == 0, result.stderr
+    assert len(hook_posts(server)) == 1
+    assert result.stderr.count("trying again") == 4  # /start and the end, 3 tries each
+
+
+def test_slow_receiver_gets_one_message_and_the_run_exits_5(scan_db, tmp_path, server):
+    """The receiver answers 200 after 1.5 s, the client waits 0.5 s: the delivery is unknown,
+    the results are stored, nothing is resent, and the exit code is 5."""
+
+    def slow(request):
+        time.sleep(1.5)
+        return Response("{}", content_type="application/json")
+
+    server.expect_request(f"/hook/{SECRET}/slow").respond_with_handler(slow)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[notify]\ntimeout_s = 0.5\nbackoff_s = 0.01\n[notify.channels.hook]\n"
+        f'type = "webhook"\nwebhook_url = "{server.url_for(f"/hook/{SECRET}/slow")}"\n'
+    )
+    result = scan(scan_db, config)
+    assert result.returncode == 5, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["notification"] == {"status": "unknown", "channels": {"hook": "unknown"}}
+    assert {row[2] for row in dump(scan_db, "scan_rank")} == {"v2", "v3"}
+    rerun = scan(scan_db, config)  # the rerun of the date does not send it again
+    assert rerun.returncode == 5 and json.loads(rerun.stdout)["notification"]["status"] == (
+        "unknown"
+    )
+    time.sleep(1.5)
     assert len(hook_posts(server)) == 1
 
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from scanctl.logs import LOGGER, configure_logging
-from tests.notify.helpers import SleepRecorder
+from tests.notify.helpers import HangupServer, SleepRecorder
 
 
 @pytest.fixture
@@ -27,6 +27,14 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def hangup_server() -> Iterator[HangupServer]:
+    """Reads each request in full, then closes the connection without a reply."""
+    server = HangupServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture

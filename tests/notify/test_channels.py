@@ -67,7 +67,7 @@ def test_telegram_request_shape(server, session):
         "chat_id": "-100200",
         "text": "[scanctl] 2025년 11월 28일 &lt;b&gt;A&amp;B&lt;/b&gt; &gt; 3",
         "parse_mode": "HTML",
-        "disable_web_page_preview": True,
+        "link_preview_options": {"is_disabled": True},
         "disable_notification": False,
     }
     assert TELEGRAM_TOKEN not in repr(channel)
@@ -100,7 +100,19 @@ def test_slack_request_shape(server, session):
     channel = channel_of(server, webhook(server, "/services/T0/B0", "slack"))
     assert isinstance(channel, SlackChannel)
     assert channel.send(message(), session) is None
-    assert bodies(server) == [{"text": message().text}]
+    # Slack's three control characters, and only those, become HTML entities
+    assert bodies(server) == [
+        {"text": "[scanctl] 2025년 11월 28일 &lt;b&gt;A&amp;B&lt;/b&gt; &gt; 3"}
+    ]
+
+
+def test_slack_splits_on_the_escaped_length(server, session):
+    server.expect_request(f"/services/T0/B0/{WEBHOOK_TOKEN}").respond_with_data("ok")
+    text = "\n".join("&" * 1000 for _ in range(8))  # 8,007 characters, 40,007 once escaped
+    channel_of(server, webhook(server, "/services/T0/B0", "slack")).send(message(text), session)
+    sent = [body["text"] for body in bodies(server)]
+    assert len(sent) == 2 and all(len(part) <= 35_000 for part in sent)
+    assert "".join(part.split("\n", 1)[1] for part in sent).count("&amp;") == 8000
 
 
 def test_discord_waits_for_the_message_and_splits_at_2000(server, session):
@@ -168,6 +180,7 @@ def test_failures_are_classified(server, session, status, reply, headers, retrya
         channel_of(server, webhook(server, "/hook")).send(message(), session)
     error = caught.value
     assert (error.status, error.retryable, error.retry_after) == (status, retryable, retry_after)
+    assert not error.maybe_delivered  # an answer came: the receiver said what it did
     assert str(error).startswith(f"HTTP {status}")
     assert WEBHOOK_TOKEN not in str(error)
 
@@ -183,27 +196,39 @@ def test_retry_after_as_an_http_date(server, session):
     assert 25 < caught.value.retry_after <= 31
 
 
-def test_timeout_is_retryable(server, session):
+def test_a_reply_later_than_the_read_timeout_may_have_delivered(server, session):
     def slow(request: Request) -> Response:
         time.sleep(0.4)  # twice the 0.2 s timeout
         return Response("ok")
 
     server.expect_request(f"/hook/{WEBHOOK_TOKEN}").respond_with_handler(slow)
-    with pytest.raises(DeliveryError, match=r"timed out after 0\.2 s") as caught:
-        channel_of(server, webhook(server, "/hook"), timeout=0.2).send(message(), session)
-    assert caught.value.retryable and caught.value.status is None
+    with pytest.raises(DeliveryError, match=r"no reply within 0\.2 s after the request") as e:
+        channel_of(server, webhook(server, "/hook"), timeout=(2.0, 0.2)).send(message(), session)
+    assert e.value.maybe_delivered and not e.value.retryable and e.value.status is None
+    assert str(e.value).endswith("delivery unknown")
     wait_for_log(server, 1)
 
 
-def test_connection_errors_are_retryable_and_scrubbed(session, closed_port):
+def test_connection_refused_did_not_deliver_and_is_retryable(session, closed_port):
     channel = TelegramChannel(
         "ops", bot_token=TELEGRAM_TOKEN, chat_id="1", base_url=f"http://127.0.0.1:{closed_port}"
     )
     with pytest.raises(DeliveryError, match="connection failed") as caught:
         channel.send(message(), session)
-    assert caught.value.retryable
+    assert caught.value.retryable and not caught.value.maybe_delivered
     assert TELEGRAM_TOKEN not in str(caught.value) and "sendMessage" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_connection_closed_after_the_request_may_have_delivered(session, hangup_server):
+    channel = TelegramChannel(
+        "ops", bot_token=TELEGRAM_TOKEN, chat_id="1", base_url=hangup_server.url
+    )
+    with pytest.raises(DeliveryError, match="connection lost after the request was sent") as e:
+        channel.send(message(), session)
+    assert e.value.maybe_delivered and not e.value.retryable
+    assert hangup_server.requests_read == 1
+    assert TELEGRAM_TOKEN not in str(e.value)
 
 
 def test_telegram_reply_echoing_the_token_is_scrubbed(server, session):

@@ -95,9 +95,10 @@ def test_defaults_without_section():
     settings = load_notify_settings(Config())
     assert settings.channels == ()
     assert (settings.min_matched, settings.top_n, settings.c_name) == (1, 3, "고객님")
-    assert (settings.max_attempts, settings.backoff_s, settings.timeout_s) == (4, 1.0, 10.0)
+    assert (settings.max_attempts, settings.backoff_s) == (4, 1.0)
+    assert settings.timeouts == (10.0, 30.0)  # generous: connect 10 s, reply 30 s
     health = load_healthcheck_settings(Config())
-    assert health.ping_url is None and health.timeout_s == 5
+    assert health.ping_url is None and (health.timeout_s, health.attempts) == (10, 3)
 
 
 def test_secret_keys_are_masked_and_never_in_repr(config_file):

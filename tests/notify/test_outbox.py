@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from scanctl.notify.message import Message, daily_message
@@ -19,6 +20,7 @@ from scanctl.notify.outbox import (
     send_test,
 )
 from scanctl.store.db import write_transaction
+from scanctl.store.outbox import claim_for_sending
 from tests.notify.helpers import (
     SOLAPI_SECRET,
     TELEGRAM_TOKEN,
@@ -107,22 +109,136 @@ def test_retry_after_is_capped(db, server, session, sleeps):
     assert sleeps.calls == [60.0]
 
 
-def test_timeout_is_retried(db, server, session, sleeps):
-    calls = []
-
+def slow_handler(seconds: float, calls: list):
     def handler(request: Request) -> Response:
         calls.append(time.monotonic())
-        if len(calls) == 1:
-            time.sleep(0.4)  # twice the 0.2 s timeout
+        time.sleep(seconds)
         return Response(json.dumps(OK), content_type="application/json")
 
-    server.expect_request(TG_PATH).respond_with_handler(handler)
-    settings = tg_settings(server, timeout_s=0.2)
+    return handler
+
+
+def test_slow_receiver_gets_one_request_and_the_row_is_unknown(db, server, session, sleeps):
+    """The receiver answers 200 after 1 s; the client waits 0.3 s: it may have the message."""
+    calls: list = []
+    server.expect_request(TG_PATH).respond_with_handler(slow_handler(1.0, calls))
+    settings = tg_settings(server, timeout_s=0.3)
+    enqueue_now(db, daily(), settings)
+    report = deliver(db, settings, session, include_failed=False, sleep=sleeps)
+    assert not report.ok and report.status == "unknown"
+    assert len(calls) == 1 and sleeps.calls == []
+    row = rows(db)["ops"]
+    assert (row["status"], row["attempts"], row["sent_at"]) == ("unknown", 1, None)
+    assert row["last_error"] == (
+        "no reply within 0.3 s after the request was sent: delivery unknown"
+    )
+    # `notify retry` does not resend it, and says so
+    again = deliver(db, settings, session, sleep=sleeps)
+    assert [(o.status, o.attempts) for o in again.outcomes] == [("unknown", 1)]
+    assert again.outcomes[0].error.startswith("delivery unknown: not resent without")
+    # a rerun of the scan for the date does not reset it either
+    assert enqueue_now(db, daily(), settings) == ()
+    wait_for_log(server, 1)
+    assert len(calls) == 1 and rows(db)["ops"]["status"] == "unknown"
+
+
+def test_resend_unknown_sends_it_again(db, server, session, sleeps):
+    calls: list = []
+    server.expect_ordered_request(TG_PATH).respond_with_handler(slow_handler(1.0, calls))
+    server.expect_ordered_request(TG_PATH).respond_with_handler(slow_handler(0.0, calls))
+    settings = tg_settings(server, timeout_s=0.3)
+    enqueue_now(db, daily(), settings)
+    assert deliver(db, settings, session, sleep=sleeps).status == "unknown"
+    wait_for_log(server, 1)
+    report = deliver(db, settings, session, resend_unknown=True, sleep=sleeps)
+    assert report.ok and [(o.status, o.attempts) for o in report.outcomes] == [("sent", 2)]
+    assert len(calls) == 2 and rows(db)["ops"]["status"] == "sent"
+
+
+def test_503_then_200_is_two_requests_and_sent(db, server, session, sleeps):
+    server.expect_ordered_request(TG_PATH).respond_with_data("busy", status=503)
+    server.expect_ordered_request(TG_PATH).respond_with_json(OK)
+    settings = tg_settings(server)
     enqueue_now(db, daily(), settings)
     report = deliver(db, settings, session, sleep=sleeps)
-    assert report.ok and len(calls) == 2 and len(sleeps.calls) == 1
-    assert rows(db)["ops"]["attempts"] == 2
+    assert report.ok and len(server.log) == 2 and len(sleeps.calls) == 1
+    assert (rows(db)["ops"]["status"], rows(db)["ops"]["attempts"]) == ("sent", 2)
+
+
+def test_connection_refused_then_up_is_sent(db, session, closed_port):
+    """Nothing listens on the port for the first attempt; the receiver starts during the
+    backoff: the message provably did not arrive, so it is sent again, once."""
+    late = HTTPServer(host="127.0.0.1", port=closed_port)
+    late.expect_request(TG_PATH).respond_with_json(OK)
+    settings = settings_for({"ops": telegram(late)}, backoff_s=0.5)
+    enqueue_now(db, daily(), settings)
+    try:
+        report = deliver(db, settings, session, sleep=lambda seconds: late.start())
+        assert report.ok and [(o.status, o.attempts) for o in report.outcomes] == [("sent", 2)]
+        assert len(late.log) == 1
+        assert rows(db)["ops"]["last_error"] is None
+    finally:
+        late.clear()
+        if late.is_running():
+            late.stop()
+
+
+def test_a_crash_between_send_and_mark_is_unknown_and_not_resent(db, server, session, sleeps):
+    server.expect_request(TG_PATH).respond_with_json(OK)
+    settings = tg_settings(server)
+    enqueue_now(db, daily(), settings)
+    # what a process that died after its request went out leaves behind
+    assert claim_for_sending(db, "2025-11-28", "daily", "ops", only_from=("pending",), attempts=1)
+    assert rows(db)["ops"]["status"] == "sending"
+    report = deliver(db, settings, session, date=DAY, include_failed=False, sleep=sleeps)
+    assert [(o.status, o.attempts) for o in report.outcomes] == [("unknown", 1)]
+    assert server.log == []
+    row = rows(db)["ops"]
+    assert row["status"] == "unknown" and "the process ended" in row["last_error"]
+    assert deliver(db, settings, session, sleep=sleeps).status == "unknown"
+    assert server.log == []
+
+
+def test_a_failed_later_part_resends_only_the_parts_not_yet_accepted(db, server, session, sleeps):
+    ids = iter(range(1, 20))
+
+    def reply(request: Request) -> Response:
+        return Response(
+            json.dumps({"ok": True, "result": {"message_id": next(ids)}}),
+            content_type="application/json",
+        )
+
+    server.expect_ordered_request(TG_PATH).respond_with_handler(reply)
+    server.expect_ordered_request(TG_PATH).respond_with_data("busy", status=502)
+    server.expect_request(TG_PATH).respond_with_handler(reply)
+    settings = tg_settings(server)
+    enqueue_now(db, daily("\n".join("가" * 100 for _ in range(100))), settings)  # 3 parts
+    report = deliver(db, settings, session, sleep=sleeps)
+    assert report.ok and report.outcomes[0].provider_message_id == "1,2,3"
+    texts = [json.loads(request.get_data())["text"] for request, _ in server.log]
+    heads = [text.split("\n", 1)[0] for text in texts]
+    assert heads == ["(1/3)", "(2/3)", "(2/3)", "(3/3)"]
+    row = rows(db)["ops"]
+    assert (row["status"], row["parts_sent"], row["provider_message_id"]) == ("sent", 3, "1,2,3")
+
+
+def test_unknown_part_is_resent_alone_with_resend_unknown(db, server, session, sleeps):
+    calls: list = []
+    server.expect_ordered_request(TG_PATH).respond_with_json(
+        {"ok": True, "result": {"message_id": 1}}
+    )
+    server.expect_ordered_request(TG_PATH).respond_with_handler(slow_handler(1.0, calls))
+    server.expect_request(TG_PATH).respond_with_json({"ok": True, "result": {"message_id": 7}})
+    settings = tg_settings(server, timeout_s=0.3)
+    enqueue_now(db, daily("\n".join("가" * 100 for _ in range(70))), settings)  # 2 parts
+    assert deliver(db, settings, session, sleep=sleeps).status == "unknown"
+    row = rows(db)["ops"]
+    assert (row["status"], row["parts_sent"], row["provider_message_id"]) == ("unknown", 1, "1")
     wait_for_log(server, 2)
+    report = deliver(db, settings, session, resend_unknown=True, sleep=sleeps)
+    assert report.ok and report.outcomes[0].provider_message_id == "1,7"
+    heads = [json.loads(r.get_data())["text"].split("\n", 1)[0] for r, _ in server.log]
+    assert heads == ["(1/2)", "(2/2)", "(2/2)"]
 
 
 def test_401_is_not_retried(db, server, session, sleeps):
@@ -158,7 +274,7 @@ def test_secrets_never_reach_errors_reports_or_logs(
     echo = f"{TELEGRAM_TOKEN} {SOLAPI_SECRET} {WEBHOOK_TOKEN} {server.url_for(HOOK_PATH)}"
     server.expect_request(TG_PATH).respond_with_json({"ok": False, "description": echo}, 400)
     server.expect_request(HOOK_PATH).respond_with_data(f"bad: {echo}", status=500)
-    server.expect_request("/messages/v4/send-many/detail").respond_with_json(
+    server.expect_request("/messages/v4/groups").respond_with_json(
         {"errorCode": "Forbidden", "errorMessage": echo}, status=403
     )
     dead = {**telegram(server), "base_url": f"http://127.0.0.1:{closed_port}"}
@@ -193,7 +309,12 @@ def test_enqueue_is_idempotent_and_renotify_resends(db, server, session, sleeps)
     assert json.loads(rows(db)["ops"]["payload"])["text"] == "오늘의 추천 2개"
     assert enqueue_now(db, daily("다시"), settings, renotify=True) == ("ops",)
     row = rows(db)["ops"]
-    assert (row["status"], row["attempts"], row["sent_at"]) == ("pending", 0, None)
+    assert (row["status"], row["attempts"], row["sent_at"], row["parts_sent"]) == (
+        "pending",
+        0,
+        None,
+        0,
+    )
     assert deliver(db, settings, session, sleep=sleeps).ok
     assert len(server.log) == 2 and json.loads(server.log[1][0].get_data())["text"] == "다시"
 

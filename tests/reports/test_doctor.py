@@ -17,7 +17,7 @@ def test_good_installation_passes(scan_db):
     assert code == 0
     assert set(checks) == {"config", "database", "calendar", "data", "engines", "notify", "lock"}
     assert all(check["ok"] for check in checks.values())
-    assert f"schema v{SCHEMA_VERSION}" in checks["database"]["detail"]
+    assert f"schema v{SCHEMA_VERSION}, current" in checks["database"]["detail"]
 
 
 def test_plain_output_is_one_line_per_check(scan_db):

@@ -163,8 +163,8 @@ def test_forward_migration_applies_once(db_path, monkeypatch):
     assert "extra_things" in open_db(db_path).table_names()  # reopening does not re-run it
 
 
-def test_migration_3_keeps_the_runs_and_accepts_the_new_triggers(tmp_path):
-    """A store of schema 2 with runs opens as schema 3 with every row kept."""
+def test_migration_4_keeps_the_runs_and_accepts_the_new_triggers(tmp_path):
+    """A store of schema 2 with runs opens at the current schema with every row kept."""
     import sqlite3
 
     from scanctl.store.schema import MIGRATIONS
@@ -184,7 +184,7 @@ def test_migration_3_keeps_the_runs_and_accepts_the_new_triggers(tmp_path):
     conn.commit()
     conn.close()
     db = open_db(path)
-    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert db.execute("SELECT run_id, trigger, status FROM scan_runs").fetchall() == [
         ("r1", "cron", "ok")
     ]
@@ -200,3 +200,41 @@ def test_migration_3_keeps_the_runs_and_accepts_the_new_triggers(tmp_path):
             "VALUES ('bad', '2025-11-28', 'v3', 'cronjob', 'x', 'ok')"
         )
     assert "scan_runs_date_version" in {index.name for index in db["scan_runs"].indexes}
+
+
+def test_migration_3_keeps_outbox_rows_and_allows_the_delivery_states(db_path):
+    """A version-2 store: its outbox rows survive the rebuild of `notifications`, which then
+    accepts `sending` and `unknown` and counts delivered parts."""
+    from scanctl.store.schema import MIGRATIONS
+
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    for statement in [*MIGRATIONS[0], *MIGRATIONS[1]]:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO notifications (date, kind, channel, status, attempts, last_error,"
+        " provider_message_id, payload, created_at, sent_at) VALUES ('2025-11-27', 'daily',"
+        " 'ops', 'sent', 2, NULL, '9', '{}', '2025-11-27T18:00:00+09:00', "
+        "'2025-11-27T18:00:05+09:00')"
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    db = open_db(db_path)
+    assert schema_version(db) == SCHEMA_VERSION >= 3
+    (row,) = db.query("SELECT * FROM notifications")
+    assert row == {
+        "date": "2025-11-27",
+        "kind": "daily",
+        "channel": "ops",
+        "status": "sent",
+        "attempts": 2,
+        "parts_sent": 0,
+        "last_error": None,
+        "provider_message_id": "9",
+        "payload": "{}",
+        "created_at": "2025-11-27T18:00:00+09:00",
+        "sent_at": "2025-11-27T18:00:05+09:00",
+    }
+    for status in ("sending", "unknown"):
+        db.execute("UPDATE notifications SET status = ?", [status])
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE notifications SET status = 'lost'")
