@@ -106,7 +106,9 @@ class PayloadError(SourceError):
 
 
 class SourceBlocked(SourceError):
-    """The source answered with a block (HTTP 403 or an HTML error page): the breaker is open."""
+    """The source answered with a block — an HTML page where data was expected, an HTTP 403
+    without a documented error code, or a source's documented block notice: the breaker is open
+    and the message names that signal."""
 
 
 class SourceExhausted(SourceError):
@@ -192,8 +194,9 @@ class Provider(Protocol):
     """A market-data source. Dates are ``datetime.date``; rows use the store's tuple shapes.
 
     Every method raises `SourceBlocked` when the source blocks us (or the breaker is open),
-    `SourceError` when it fails after bounded retries and `PayloadError` for a reply that does
-    not parse. Prices are adjusted KRW integers; codes are 6-character text (letters allowed).
+    `SourceError` when it fails after bounded retries, `PayloadError` for a reply that does
+    not parse and `CredentialsRejected` (exit 2) when the source refuses the configured key.
+    Prices are adjusted KRW integers; codes are 6-character text (letters allowed).
     """
 
     name: str
