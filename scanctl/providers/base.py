@@ -17,7 +17,11 @@ Adding a provider (e.g. ``kis``)
 3. Inside the provider call ``client.get``/``client.request`` with ``expect="json"`` (or
    ``"xml"``) so block pages are recognised; raise `PayloadError` for any reply that does not
    parse, `Throttled` from a ``check`` callback for a source-specific "too many requests" reply
-   in a 200 body, and `SourceBlocked` from ``check`` for a source-specific block notice.
+   in a 200 body, and `SourceBlocked` from ``check`` for a source-specific block notice. A
+   source that answers errors with a documented code in a non-2xx reply (KIS: HTTP 403 with
+   ``EGW00133``) reads it in a ``check_error`` callback, so that a documented harmless code is
+   not taken for a block: `Throttled` retries, `CredentialsRejected` ends the run with exit 2,
+   a `SourceError` fails that request; returning leaves the reply to the generic status rules.
 4. A per-ticker source subclasses `PerTickerProvider` and implements ``series(code, first,
    last)``: each code is asked once per batch of days through ``client.map(fn, codes,
    progress)``, which bounds the requests in flight and turns a per-code `SourceError` into a
@@ -46,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from scanctl.errors import ConfigError, DataNotReady
-from scanctl.providers.settings import DEFAULT_PROVIDER, PROVIDERS, ProviderOptions
+from scanctl.providers.settings import DEFAULT_PROVIDER, PROVIDERS, ProviderOptions, key_names
 from scanctl.store.bars import BarRow, IndexBarRow, TickerRow
 
 if TYPE_CHECKING:
@@ -59,6 +63,7 @@ __all__ = [
     "DEFAULT_PROVIDER",
     "PROVIDERS",
     "BarRow",
+    "CredentialsRejected",
     "DayBars",
     "IndexBarRow",
     "PayloadError",
@@ -73,6 +78,7 @@ __all__ = [
     "SourceExhausted",
     "Throttled",
     "batches_from_series",
+    "credentials_rejected",
     "TickerRow",
     "make_provider",
     "provider_spec",
@@ -100,11 +106,40 @@ class PayloadError(SourceError):
 
 
 class SourceBlocked(SourceError):
-    """The source answered with a block (HTTP 403 or an HTML error page): the breaker is open."""
+    """The source answered with a block — an HTML page where data was expected, an HTTP 403
+    without a documented error code, or a source's documented block notice: the breaker is open
+    and the message names that signal."""
 
 
 class SourceExhausted(SourceError):
     """Too many consecutive failures in this run: the source is abandoned (no retry storm)."""
+
+
+class CredentialsRejected(ConfigError):
+    """The source refused the configured credentials with a documented credential error code.
+
+    A configuration error (exit 2), not a data failure: nothing is retried, no breaker opens,
+    the whole run stops (`HttpClient.map` lets it through), and no later request is sent. The
+    one-line message names the provider, the source's code and the key(s) to check, never a
+    value (`credentials_rejected` builds it).
+    """
+
+    def __init__(self, message: str, source: str = "", code: str = "") -> None:
+        super().__init__(message)
+        self.source = source
+        self.code = code
+
+
+def credentials_rejected(
+    source: str, code: str, detail: str, keys: Sequence[str], hint: str = ""
+) -> CredentialsRejected:
+    """The `CredentialsRejected` of ``source``'s ``code``: ``detail`` is the source's own
+    message (already redacted), ``keys`` the ``[data.<source>]`` keys to check, ``hint`` an
+    optional last clause."""
+    what = f"{code} {detail}".strip()
+    check = " and ".join(key_names(source, key) for key in keys)
+    message = f"{source}: credentials refused ({what}); check {check}{hint}"
+    return CredentialsRejected(message, source, code)
 
 
 class Throttled(SourceError):
@@ -159,8 +194,9 @@ class Provider(Protocol):
     """A market-data source. Dates are ``datetime.date``; rows use the store's tuple shapes.
 
     Every method raises `SourceBlocked` when the source blocks us (or the breaker is open),
-    `SourceError` when it fails after bounded retries and `PayloadError` for a reply that does
-    not parse. Prices are adjusted KRW integers; codes are 6-character text (letters allowed).
+    `SourceError` when it fails after bounded retries, `PayloadError` for a reply that does
+    not parse and `CredentialsRejected` (exit 2) when the source refuses the configured key.
+    Prices are adjusted KRW integers; codes are 6-character text (letters allowed).
     """
 
     name: str
@@ -285,11 +321,17 @@ def provider_spec(name: str) -> ProviderSpec:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def make_provider(name: str | None, data: DataConfig, db: sqlite_utils.Database) -> Provider:
+def make_provider(
+    name: str | None,
+    data: DataConfig,
+    db: sqlite_utils.Database,
+    sleep: Callable[[float], None] | None = None,
+) -> Provider:
     """Build the provider ``name`` (None: ``[data] provider``, default ``naver``).
 
     The provider gets its own `HttpClient` whose circuit breaker is read from (and recorded in)
-    the ``source_state`` table of ``db``. Close it (``with`` or ``.close()``) when done.
+    the ``source_state`` table of ``db``, and which waits through ``sleep`` (`time.sleep` when
+    None; tests pass a recorder). Close it (``with`` or ``.close()``) when done.
 
     Raises
     ------
@@ -298,11 +340,17 @@ def make_provider(name: str | None, data: DataConfig, db: sqlite_utils.Database)
     """
     from scanctl.providers.breaker import Breaker
     from scanctl.providers.http import HttpClient
+
     spec = provider_spec(name or data.settings.provider)
     provider_settings = data.provider(spec)
     breaker = Breaker.load(db, spec.name, hours=data.settings.breaker_hours)
+    extra = {} if sleep is None else {"sleep": sleep}
     client = HttpClient(
-        spec.name, provider_settings.http, breaker, secrets=provider_settings.secret_values()
+        spec.name,
+        provider_settings.http,
+        breaker,
+        secrets=provider_settings.secret_values(),
+        **extra,
     )
     return spec.build(provider_settings, client)
 

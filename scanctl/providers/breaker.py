@@ -1,7 +1,10 @@
 """The per-source circuit breaker, recorded in ``source_state`` so it survives across cron runs.
 
-A block (HTTP 403, or an HTML error page where XML/JSON was expected) opens the breaker for
-``breaker_hours`` (24 h): retrying a block makes it worse (ECOSYSTEM.md §1.1, 2026-08-04). While
+A block (an HTML error page where XML/JSON was expected, an HTTP 403 that carries no error code
+the provider documents, or a source's own block notice) opens the breaker for ``breaker_hours``
+(24 h): retrying a block makes it worse (ECOSYSTEM.md §1.1, 2026-08-04). A documented harmless
+or credential code never does, even in a 403 (KIS EGW00133, EGW00103: `http.HttpClient`'s
+``check_error``). The reason recorded, and shown in every refusal, names the signal. While
 it is open every request is refused before it is sent. It closes by itself when the time has
 passed, or by `reset_breaker` (``scanctl data sync --source NAME --reset-breaker``).
 

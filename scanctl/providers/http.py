@@ -8,14 +8,19 @@ Per request (`HttpClient.request`):
 * timeouts, connection errors, 5xx and 429 are retried up to ``max_attempts`` with exponential
   backoff and ±50 % jitter (429 waits for ``Retry-After`` when it is ≤ ``max_retry_after_s``),
   drawing on a per-run ``retry_budget``;
-* HTTP 403, or a 200 whose body is an HTML page where XML/JSON was expected, is a **block**:
-  never retried, it opens the breaker (24 h, recorded in ``source_state``) and raises
-  `SourceBlocked`; other 4xx are failures without retry;
+* a non-2xx reply first goes to the provider's ``check_error`` (when given), which knows the
+  source's documented error codes: a harmless or credential code is never taken for a block
+  (KIS answers "one token a minute" and "invalid app key" with HTTP 403);
+* otherwise HTTP 403, or a 200 whose body is an HTML page where XML/JSON was expected, is a
+  **block**: never retried, it opens the breaker (24 h, recorded in ``source_state``) and raises
+  `SourceBlocked` whose message names the signal; other 4xx are failures without retry;
 * ``failure_budget`` consecutive failed requests abandon the source for the rest of the run
   (`SourceExhausted`), so a dead source costs seconds, not a retry storm.
 
 Log lines and error messages name the host and path only (never the query, the headers or a
-body), and every configured secret value is scrubbed from them.
+body), and every configured secret value is scrubbed from them. Every wait (a backoff, a
+Retry-After, a provider's token wait) goes through the client's ``sleep``, injectable for
+tests; only the rate limiter's own spacing uses the real clock.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ class HttpClient:
         Values scrubbed from every message (credentials, tokens).
     headers
         Extra headers sent with every request (e.g. a Referer).
+    sleep
+        How the client (and its provider) waits: backoffs, Retry-After, token waits.
     """
 
     def __init__(
@@ -127,8 +134,10 @@ class HttpClient:
         breaker: Breaker,
         secrets: Iterable[str] = (),
         headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source = source
+        self.sleep = sleep
         self.settings = settings
         self.breaker = breaker
         self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
@@ -163,9 +172,18 @@ class HttpClient:
         expect: Expect,
         headers: Mapping[str, str] | None = None,
         check: Callable[[HttpResponse], None] | None = None,
+        check_error: Callable[[HttpResponse], None] | None = None,
     ) -> HttpResponse:
         """`request` with GET."""
-        return self.request("GET", url, params=params, expect=expect, headers=headers, check=check)
+        return self.request(
+            "GET",
+            url,
+            params=params,
+            expect=expect,
+            headers=headers,
+            check=check,
+            check_error=check_error,
+        )
 
     def request(
         self,
@@ -178,16 +196,19 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         check: Callable[[HttpResponse], None] | None = None,
+        check_error: Callable[[HttpResponse], None] | None = None,
     ) -> HttpResponse:
         """Send one request under the policy of the module docstring; returns a 2xx reply.
 
         ``expect`` is what a good body looks like (an HTML page instead is a block page).
         ``check`` may inspect a 2xx reply and raise `Throttled` (retried like 429),
-        `SourceBlocked` (opens the breaker) or `PayloadError`.
+        `SourceBlocked` (opens the breaker) or `PayloadError`. ``check_error`` sees every
+        non-2xx reply first and may raise the same, a `SourceError` (that request fails, not
+        retried) or a `CredentialsRejected` (exit 2); when it returns, the status decides.
 
         Raises
         ------
-        SourceBlocked, SourceExhausted, SourceError, PayloadError
+        SourceBlocked, SourceExhausted, SourceError, PayloadError, CredentialsRejected
         """
         self.breaker.raise_if_open()
         self._raise_if_exhausted()
@@ -199,7 +220,7 @@ class HttpClient:
         for attempt in range(1, attempts + 1):
             try:
                 response = self._send(method, url, where, params, json, data, headers)
-                self._classify(response, expect, check)
+                self._classify(response, expect, check, check_error)
             except _Retry as retry:
                 last = retry.why
                 if attempt == attempts or not self._take_retry():
@@ -208,7 +229,7 @@ class HttpClient:
                 fields = {"source": self.source, "where": where, "why": last}
                 fields |= {"attempt": attempt, "wait_s": round(wait, 2)}
                 log.warning("retrying", extra={"fields": fields})
-                time.sleep(wait)
+                self.sleep(wait)
                 self.breaker.raise_if_open()
                 continue
             except SourceBlocked:
@@ -312,10 +333,16 @@ class HttpClient:
         return b"".join(chunks)
 
     def _classify(
-        self, response: HttpResponse, expect: Expect, check: Callable[[HttpResponse], None] | None
+        self,
+        response: HttpResponse,
+        expect: Expect,
+        check: Callable[[HttpResponse], None] | None,
+        check_error: Callable[[HttpResponse], None] | None,
     ) -> None:
         """Raise for anything but a usable 2xx reply."""
         status, where = response.status, response.where
+        if not 200 <= status < 300 and check_error is not None:
+            self._run_check(check_error, response)
         if status == 403:
             raise self.breaker.open(self.redact(f"HTTP 403 from {where}"))
         if status == 429:
@@ -329,8 +356,12 @@ class HttpClient:
         if expect != "text" and _HTML.match(response.content[:2048]):
             title = self.redact(_title(response.content))
             raise self.breaker.open(f"block page from {where}: {title!r}")
-        if check is None:
-            return
+        if check is not None:
+            self._run_check(check, response)
+
+    def _run_check(self, check: Callable[[HttpResponse], None], response: HttpResponse) -> None:
+        """A provider's verdict on a reply: a throttle is retried, a block opens the breaker,
+        anything else it raises propagates."""
         try:
             check(response)
         except Throttled as exc:

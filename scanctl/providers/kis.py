@@ -23,14 +23,34 @@ Every data request carries ``authorization: Bearer``, ``appkey``, ``appsecret``,
 ``custtype: P`` headers (never logged: the client logs host and path only, and scrubs the key,
 the secret and the token from every message).
 
-Errors: ``rt_cd`` ≠ 0 in a 200 reply is an error; ``EGW00201`` (over 20 requests per second) is
-`Throttled` and retried with backoff; ``EGW00121`` / ``EGW00123`` (invalid / expired token) or
-HTTP 401 renew the token once (one renewal per stale token, shared by the workers) and repeat the
-request; a second refusal is `CredentialsRejected` (nothing more is asked this run). KIS is
-reported to answer some gateway errors with HTTP 500 (retried as a server error) or 403 (a block
-for the shared client: it opens the breaker). Rate: ``rate_per_s`` defaults to 15 (stable
-throughput measured by public clients) and may not exceed 20, the real-account limit (a paper
-account allows 5: set ``rate_per_s = 5``); at most ``max_in_flight`` (≤ 5) requests at once.
+Errors. KIS answers with a code: ``msg_cd`` / ``msg1`` (data requests, ``rt_cd`` ≠ 0) or
+``error_code`` / ``error_description`` (the token request), in a 200 reply or in a non-2xx one —
+notably HTTP 403 for the token and credential codes and HTTP 500 for the rate and token codes
+(public clients: Soju06/python-kis #24; the KIS portal's error-code list as public clients copy
+it). The code decides, before the HTTP status (`classify`):
+
+* ``EGW00201`` (초당 거래건수를 초과: over the per-second limit) is `Throttled`: retried with
+  backoff, never a breaker;
+* ``EGW00121`` / ``EGW00123`` (invalid / expired token), or HTTP 401 without a code, renew the
+  token once (one renewal per stale token, shared by the workers) and repeat the request; a
+  freshly issued token refused too gives up the source for the run (exit 3);
+* ``EGW00133`` (접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회): a token was issued less than a
+  minute ago, usually by another process with the same key) is `TokenTooSoon`: the token that
+  process cached is used, else one wait until the minute has passed and one more request
+  (`providers.tokens`); never a breaker;
+* ``EGW00102`` / ``EGW00103`` (app key missing / invalid) and ``EGW00104`` / ``EGW00105`` (app
+  secret missing / invalid) are `CredentialsRejected`: exit 2, naming the code and the key to
+  check (``[data.kis] app_key`` / ``SCANCTL_DATA_KIS_APP_KEY`` or ``app_secret``); never retried,
+  never a breaker;
+* any other code fails that request without retry (the ticker is missing; the failure budget
+  stops a run that fails everywhere) — also in an HTTP 403 reply: a 403 that carries a KIS error
+  code is the gateway's answer, not a block page. KIS documents no code for an IP or abuse
+  block, so only a 403 **without** a KIS code (or an HTML page) opens the breaker; a 5xx
+  without a known code is retried as a server error.
+
+Rate: ``rate_per_s`` defaults to 15 (stable throughput measured by public clients) and may not
+exceed 20, the real-account limit (a paper account allows 5: set ``rate_per_s = 5``); at most
+``max_in_flight`` (≤ 5) requests at once.
 
 Bars are stamped with ``stck_bsop_date``: a day KIS has not published yet yields the latest
 earlier bar, which the stamped-date gate catches; the bar before it gives the `PreviousClose`. A
@@ -57,18 +77,20 @@ from scanctl.providers.base import (
     PerTickerProvider,
     ProviderSpec,
     SourceError,
+    SourceExhausted,
     Throttled,
     TickerRow,
+    credentials_rejected,
 )
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.kis_master import MASTER_FILES, check_zip, read_master
 from scanctl.providers.payload import halted_row, iso_day, json_object
 from scanctl.providers.settings import ProviderConfig, ProviderOptions
 from scanctl.providers.tokens import (
-    CredentialsRejected,
     Token,
     TokenCache,
     TokenKeeper,
+    TokenTooSoon,
     is_unauthorized,
 )
 
@@ -85,9 +107,16 @@ PAGE_ROWS = 100
 LOOKBACK_DAYS = 20  # calendar days before the first day: its previous session, across holidays
 PAGE_GAP_DAYS = 10  # a page ending this far after the start may have more rows before it
 MAX_PAGES = 100
-THROTTLED = frozenset({"EGW00201"})
-STALE_TOKEN = frozenset({"EGW00121", "EGW00123"})
-TOKEN_TOO_SOON = "EGW00133"
+THROTTLED = frozenset({"EGW00201"})  # 초당 거래건수를 초과하였습니다
+STALE_TOKEN = frozenset({"EGW00121", "EGW00123"})  # 유효하지 않은 token / 기간이 만료된 token
+TOKEN_TOO_SOON = "EGW00133"  # 접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)
+TOKEN_INTERVAL_S = 60.0  # KIS issues one token a minute (since 2023-10-27)
+CREDENTIALS = {  # code → the [data.kis] key to check
+    "EGW00102": "app_key",  # AppKey 누락
+    "EGW00103": "app_key",  # 유효하지 않은 AppKey
+    "EGW00104": "app_secret",  # AppSecret 누락
+    "EGW00105": "app_secret",  # 유효하지 않은 AppSecret
+}
 
 _INTEGER = re.compile(r"^\d{1,18}$")
 _DECIMAL = re.compile(r"^\d{1,12}(?:\.\d{1,6})?$")
@@ -169,16 +198,23 @@ class KisProvider(PerTickerProvider):
             }
             url = self.base_url + path
             try:
-                reply = self.client.get(url, params, expect="json", headers=headers, check=self._ok)
+                reply = self.client.get(
+                    url,
+                    params,
+                    expect="json",
+                    headers=headers,
+                    check=self._ok,
+                    check_error=self._error,
+                )
             except SourceError as exc:
                 if not (isinstance(exc, StaleToken) or is_unauthorized(exc)):
                     raise
                 if attempt == 2:
-                    raise CredentialsRejected(
+                    raise SourceExhausted(
                         self.client.redact(
-                            f"kis: a freshly issued token was refused too ({exc}); check that "
-                            "app_key / app_secret in [data.kis] belong to an active KIS Open "
-                            "API service"
+                            f"kis: a freshly issued token was refused too ({exc}); nothing more "
+                            "is asked of kis in this run; check that [data.kis] app_key / "
+                            "app_secret belong to an active KIS Open API service"
                         )
                     ) from None
                 token = self.tokens.renew(token)
@@ -187,28 +223,59 @@ class KisProvider(PerTickerProvider):
         raise AssertionError("unreachable")
 
     def _ok(self, response: HttpResponse) -> None:
-        """``check``: rt_cd 0, or the error it is (throttle, stale token, other)."""
+        """``check`` of a 200 data reply: ``rt_cd`` 0, or the error its code is."""
         payload = json_object(response.content, f"kis: {response.where}")
         if str(payload.get("rt_cd", "")) == "0":
             return
-        code, message = str(payload.get("msg_cd", ""))[:12], _text(payload.get("msg1"))
-        text = self.client.redact(f"kis: {response.where}: {code} {message}".rstrip())
-        if code in THROTTLED:
+        code, message = _code(payload)
+        self._raise_for(code, message, response)
+
+    def _error(self, response: HttpResponse) -> None:
+        """``check_error``: a non-2xx reply that carries a KIS code is classified by its code;
+        one without (a bare 403, an HTML page, a proxy's 502) is left to the status rules."""
+        payload = _json_or_none(response.content)
+        code, message = _code(payload) if payload is not None else ("", "")
+        if code:
+            self._raise_for(code, message, response)
+
+    def _raise_for(self, code: str, message: str, response: HttpResponse) -> None:
+        """Raise what ``code`` means (module doc); returns only for an unknown code in a 5xx
+        or 429 reply, which the status rules retry, or in a 401 (a token renewal)."""
+        status, where = response.status, response.where
+        text = self.client.redact(f"kis: {where}: {code} {message}".rstrip())
+        kind = classify(code)
+        if kind == "throttled":
             raise Throttled(text)
-        if code in STALE_TOKEN:
-            raise StaleToken(text)
-        raise SourceError(text)
+        if kind == "stale_token":
+            raise StaleToken(text, status)
+        if kind == "too_soon":
+            raise TokenTooSoon(
+                f"{text}: KIS issues one access token a minute", interval_s=TOKEN_INTERVAL_S
+            )
+        if kind == "credentials":
+            detail = self.client.redact(message)
+            raise credentials_rejected(NAME, code, detail, [CREDENTIALS[code]], hint=_PAPER_HINT)
+        if status == 429 or status >= 500 or status == 401:
+            return
+        if status == 403:
+            text += " (HTTP 403 with a KIS error code: the gateway's answer, not a block)"
+        raise SourceError(text, status if status >= 300 else None)
 
     def _issue_token(self) -> Token:
         body = {"grant_type": "client_credentials", "appkey": self._key, "appsecret": self._secret}
         try:
             reply = self.client.request(
-                "POST", self.base_url + TOKEN_PATH, expect="json", json=body, check=self._token_ok
+                "POST",
+                self.base_url + TOKEN_PATH,
+                expect="json",
+                json=body,
+                check=self._token_ok,
+                check_error=self._error,
             )
         except SourceError as exc:
-            if is_unauthorized(exc):
-                raise CredentialsRejected(
-                    self.client.redact(f"{exc}; check app_key / app_secret in [data.kis]")
+            if is_unauthorized(exc):  # HTTP 401 without a KIS code (a code is classified)
+                raise credentials_rejected(
+                    NAME, "HTTP 401", "", ["app_key", "app_secret"], hint=_PAPER_HINT
                 ) from None
             raise
         payload = json_object(reply.content, "kis: token")
@@ -219,24 +286,46 @@ class KisProvider(PerTickerProvider):
         return Token(value, _expiry(payload))
 
     def _token_ok(self, response: HttpResponse) -> None:
+        """``check`` of a 200 token reply: an ``error_code`` in it is classified like any."""
         payload = json_object(response.content, "kis: token")
-        code = payload.get("error_code")
-        if code is None:
-            return
-        code, message = str(code)[:12], _text(payload.get("error_description"))
-        if code == TOKEN_TOO_SOON:
-            raise SourceError(
-                self.client.redact(
-                    f"kis: token refused ({code} {message}): KIS issues one token a minute; "
-                    "run again in a minute (the token is then cached for 24 h)"
-                )
-            )
-        raise CredentialsRejected(
-            self.client.redact(
-                f"kis: token refused ({code} {message}); check app_key / app_secret in [data.kis] "
-                "or SCANCTL_DATA_KIS_APP_KEY / SCANCTL_DATA_KIS_APP_SECRET"
-            )
-        )
+        code, message = _code(payload)
+        if code:
+            self._raise_for(code, message, response)
+
+
+_PAPER_HINT = " (a paper-trading key needs the paper host in [data.kis] base_url)"
+
+
+def classify(code: str) -> str:
+    """What a KIS error code means to scanctl: ``throttled``, ``stale_token``, ``too_soon``,
+    ``credentials`` or ``other`` (see the module doc; only these codes are documented to us)."""
+    if code in THROTTLED:
+        return "throttled"
+    if code in STALE_TOKEN:
+        return "stale_token"
+    if code == TOKEN_TOO_SOON:
+        return "too_soon"
+    if code in CREDENTIALS:
+        return "credentials"
+    return "other"
+
+
+def _code(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """``(code, message)`` of a KIS reply: ``msg_cd`` / ``msg1`` of a data reply, or
+    ``error_code`` / ``error_description`` of a token reply (``""`` when there is none)."""
+    for code_key, message_key in (("msg_cd", "msg1"), ("error_code", "error_description")):
+        code = payload.get(code_key)
+        if code not in (None, ""):
+            return str(code)[:12], _text(payload.get(message_key))
+    return "", ""
+
+
+def _json_or_none(content: bytes) -> Mapping[str, Any] | None:
+    """The reply as a JSON object, or None (an error page, a truncated body)."""
+    try:
+        return json_object(content, "kis")
+    except PayloadError:
+        return None
 
 
 # ---- shared by the per-ticker broker providers ------------------------------------------------

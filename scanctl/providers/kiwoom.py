@@ -27,12 +27,27 @@ store keeps its values (`ticker_fields`), false for new codes; the KIS master fi
 (``--source kis``) carry every exclusion flag. Index bars are left to naver / kis (`fetch_index`
 returns [] and the engines use their proxy ETFs).
 
-Errors: ``return_code`` ≠ 0 in a reply is an error, identified by the bracketed code of
-``return_msg`` (``…[1700:허용된 요청 개수를 초과하였습니다]``) or the return code itself: 1700 is
-`Throttled` (retried with backoff, per API id); 8005 (invalid token) or HTTP 401 renews the token
-once and repeats the request; other 8xxx codes (app key, secret, IP, account type) are
-`CredentialsRejected` — never retried, the run is abandoned; any other code (e.g. 1634, which
-shares 1700's message) fails that request without retry.
+Errors: ``return_code`` ≠ 0 in a reply (a 200 one, or a non-2xx one with that JSON body) is an
+error, identified by the bracketed code of ``return_msg`` (``…[1700:허용된 요청 개수를
+초과하였습니다]``) or the return code itself. The codes are those of Kiwoom's REST guide (오류코드
+table, as public clients copy it; `classify`):
+
+* 1700 (허용된 요청 개수를 초과) is `Throttled`: retried with backoff (the limit is per API id),
+  never a breaker;
+* 8005 (Token이 유효하지 않습니다), or HTTP 401, renews the token once and repeats the request;
+  so does 8010 (the token was issued to another IP address: a cached token outlived an address
+  change) — that reading of 8010 is ours, **unconfirmed**; a renewed token refused again gives
+  up the run (exit 3);
+* 8001 / 8002 (App Key와 Secret Key 검증에 실패), 8020 (appkey or secretkey missing), 8030 /
+  8031 (the key or token belongs to the other investment type, real vs paper: the key does not
+  match ``base_url``) and 8040 / 8050 / 8103 (단말기 인증 실패: the server's IP address is not
+  registered for the key) are `CredentialsRejected`: exit 2, naming the code and the key to
+  check; never retried, never a breaker;
+* any other code (1501–1517 a malformed request, 1687 recursive calls, 1901/1902 unknown code,
+  1999, 8003/8006/8009 token lookup or issue failed "for a reason", 1634 which shares 1700's
+  message) fails that request without retry. Kiwoom documents no block code: a non-2xx reply
+  with a Kiwoom error body is the API's answer, never a block; only a 403 without one (or an
+  HTML page) opens the breaker.
 
 ``rate_per_s`` defaults to 4 (Kiwoom publishes no number; 1700 is handled either way).
 """
@@ -55,20 +70,16 @@ from scanctl.providers.base import (
     PerTickerProvider,
     ProviderSpec,
     SourceError,
+    SourceExhausted,
     Throttled,
     TickerRow,
+    credentials_rejected,
 )
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.kis import LOOKBACK_DAYS, StaleToken
 from scanctl.providers.payload import halted_row, iso_day, json_object
 from scanctl.providers.settings import ProviderConfig, ProviderOptions
-from scanctl.providers.tokens import (
-    CredentialsRejected,
-    Token,
-    TokenCache,
-    TokenKeeper,
-    is_unauthorized,
-)
+from scanctl.providers.tokens import Token, TokenCache, TokenKeeper, is_unauthorized
 
 log = get_logger("providers.kiwoom")
 
@@ -79,12 +90,25 @@ LIST_PATH, LIST_API = "/api/dostk/stkinfo", "ka10099"
 LIST_MARKETS = {"0": "KOSPI", "10": "KOSDAQ"}
 TYPE_LISTS = {"8": "etf", "6": "reit"}
 MAX_PAGES = 200
-THROTTLED, STALE_TOKEN = 1700, 8005
+THROTTLED = frozenset({1700})  # 허용된 요청 개수를 초과하였습니다
+STALE_TOKEN = frozenset({8005, 8010})  # Token이 유효하지 않습니다; issued to another IP
+_KEYS = ("app_key", "secret_key")
+CREDENTIALS: dict[int, tuple[tuple[str, ...], str]] = {  # code → keys to check, hint
+    8001: (_KEYS, ""),  # App Key와 Secret Key 검증에 실패했습니다
+    8002: (_KEYS, ""),  # … 검증에 실패했습니다. 실패사유={?}
+    8020: (_KEYS, ""),  # 입력파라미터로 appkey 또는 secretkey가 들어오지 않았습니다
+    8030: (("app_key", "base_url"), " (a paper-trading key needs mockapi.kiwoom.com)"),
+    8031: (("app_key", "base_url"), " (a paper-trading key needs mockapi.kiwoom.com)"),
+    8040: (("app_key",), " and the IP address registered for it at openapi.kiwoom.com"),
+    8050: (("app_key",), " and the IP address registered for it at openapi.kiwoom.com"),
+    8103: (("app_key",), " and the IP address registered for it at openapi.kiwoom.com"),
+}
 VALUE_UNIT = 1_000_000  # trde_prica is in millions of KRW
 
 CODE = re.compile(r"^[0-9A-Z]{6}$")
 _SIGNED = re.compile(r"^[+-]?(\d{1,18})$")
 _BRACKET = re.compile(r"\[(\d{3,5})\b")
+_BRACKET_TEXT = re.compile(r"\[\d{3,5}:([^\]]+)\]")
 _EXPIRY = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$")
 _PREFERRED_NAME = re.compile(r"\d?우[A-C]?(?:\(전환\))?$")
 
@@ -204,51 +228,77 @@ class KiwoomProvider(PerTickerProvider):
                     json=dict(body),
                     headers=headers,
                     check=self._ok,
+                    check_error=self._error,
                 )
             except SourceError as exc:
                 if not (isinstance(exc, StaleToken) or is_unauthorized(exc)):
                     raise
                 if attempt == 2:
-                    raise CredentialsRejected(
+                    raise SourceExhausted(
                         self.client.redact(
-                            f"kiwoom: a freshly issued token was refused too ({exc}); check "
-                            "app_key / secret_key in [data.kiwoom] and the registered IP"
+                            f"kiwoom: a freshly issued token was refused too ({exc}); nothing "
+                            "more is asked of kiwoom in this run; check [data.kiwoom] app_key / "
+                            "secret_key and the IP address registered for them"
                         )
                     ) from None
                 token = self.tokens.renew(token)
         raise AssertionError("unreachable")
 
     def _ok(self, response: HttpResponse) -> None:
-        """``check``: return_code 0, or the error it is (see the module doc)."""
+        """``check`` of a 2xx reply: return_code 0, or the error its code is."""
         payload = json_object(response.content, f"kiwoom: {response.where}")
         code, message = _return_code(payload)
-        if code == 0:
+        if code != 0:
+            self._raise_for(code, message, response)
+
+    def _error(self, response: HttpResponse) -> None:
+        """``check_error``: a non-2xx reply with a Kiwoom error body is classified by its code;
+        one without (a bare 403, an HTML page, a proxy's 502) is left to the status rules."""
+        try:
+            payload = json_object(response.content, "kiwoom")
+            code, message = _return_code(payload)
+        except PayloadError:
             return
-        text = self.client.redact(f"kiwoom: {response.where}: return code {code}: {message}")
-        if code == THROTTLED:
+        if code != 0 and "return_code" in payload:
+            self._raise_for(code, message, response)
+
+    def _raise_for(self, code: int, message: str, response: HttpResponse) -> None:
+        """Raise what ``code`` means (module doc); returns only for an unknown code in a 5xx,
+        429 or 401 reply, which the status rules handle."""
+        status, where = response.status, response.where
+        text = self.client.redact(f"kiwoom: {where}: return code {code}: {message}")
+        kind = classify(code)
+        if kind == "throttled":
             raise Throttled(text)
-        if code == STALE_TOKEN:
-            raise StaleToken(text)
-        if 8000 <= code <= 8999:
-            raise CredentialsRejected(
-                f"{text}; check app_key / secret_key in [data.kiwoom] (or "
-                "SCANCTL_DATA_KIWOOM_APP_KEY / _SECRET_KEY) and the IP registered with Kiwoom"
-            )
-        raise SourceError(text)
+        if kind == "stale_token":
+            raise StaleToken(text, status)
+        if kind == "credentials":
+            keys, hint = CREDENTIALS[code]
+            said = _BRACKET_TEXT.search(message)  # "…[8001:App Key와 …]" → its own words
+            detail = self.client.redact(said.group(1).strip() if said else message)
+            raise credentials_rejected(NAME, str(code), detail, keys, hint)
+        if status == 429 or status >= 500 or status == 401:
+            return
+        if status == 403:
+            text += " (HTTP 403 with a Kiwoom error body: the API's answer, not a block)"
+        raise SourceError(text, status if status >= 300 else None)
 
     def _issue_token(self) -> Token:
         body = {"grant_type": "client_credentials", "appkey": self._key, "secretkey": self._secret}
         try:
             reply = self.client.request(
-                "POST", self.base_url + TOKEN_PATH, expect="json", json=body, check=self._ok
+                "POST",
+                self.base_url + TOKEN_PATH,
+                expect="json",
+                json=body,
+                check=self._ok,
+                check_error=self._error,
             )
-        except StaleToken as exc:
-            raise CredentialsRejected(str(exc)) from None
+        except StaleToken as exc:  # a token code while asking for a token: not a renewal case
+            raise SourceExhausted(f"{exc}; no access token could be issued") from None
         except SourceError as exc:
-            if is_unauthorized(exc):
-                raise CredentialsRejected(
-                    self.client.redact(f"{exc}; check app_key / secret_key in [data.kiwoom]")
-                ) from None
+            if is_unauthorized(exc):  # HTTP 401 without a Kiwoom code (a code is classified)
+                raise credentials_rejected(NAME, "HTTP 401", "", _KEYS) from None
             raise
         payload = json_object(reply.content, "kiwoom: token")
         value = payload.get("token")
@@ -256,6 +306,18 @@ class KiwoomProvider(PerTickerProvider):
             raise PayloadError("kiwoom: the token reply has no token")
         self.client.add_secret(value)
         return Token(value, _expiry(payload.get("expires_dt")))
+
+
+def classify(code: int) -> str:
+    """What a Kiwoom code means to scanctl: ``throttled``, ``stale_token``, ``credentials`` or
+    ``other`` (see the module doc)."""
+    if code in THROTTLED:
+        return "throttled"
+    if code in STALE_TOKEN:
+        return "stale_token"
+    if code in CREDENTIALS:
+        return "credentials"
+    return "other"
 
 
 def _return_code(payload: Mapping[str, Any]) -> tuple[int, str]:

@@ -28,8 +28,17 @@ What it is for: **backfill** (one request per market and date, ~500 for a year) 
   codes. The daily trading services cover stocks (common, preferred, REITs, SPACs), not ETFs or
   ETNs.
 
-Each service must be applied for and approved separately: an unapproved one answers HTTP 401
-``{"respMsg": "Unauthorized API Call"}``, reported as `CredentialsRejected` with that hint.
+Errors. Each service must be applied for and approved separately: an unapproved service, like a
+wrong key, answers HTTP 401 ``{"respMsg": "Unauthorized API Call", "respCode": "401"}``
+(NomaDamas/k-skill #99; the same body in a 200 reply is read the same way). That is
+`CredentialsRejected`: exit 2, naming ``[data.krx-openapi] auth_key`` and the approval to check;
+never retried, never a breaker. It is the only error KRX documents to us. A daily call quota is
+cited by public clients (10,000 calls, **unverified**; the reply that enforces it is unknown), so
+a quota reply is not recognised: a 429 is retried like any, another ``respCode`` fails the
+request. No block code is documented for the Open API either (the 403 / error-page blocks of
+ECOSYSTEM.md §1.1 are the data.krx.co.kr portal's): a 403 or an HTML page opens the breaker,
+the shared client's conservative default for an unknown refusal.
+
 A halted issue (close only: open/high/low and volume 0) is stored as ``(close ×4, 0)``.
 """
 
@@ -55,11 +64,11 @@ from scanctl.providers.base import (
     ProviderSpec,
     SourceError,
     TickerRow,
+    credentials_rejected,
 )
 from scanctl.providers.http import HttpClient, HttpResponse
 from scanctl.providers.payload import halted_row, iso_day, json_object
 from scanctl.providers.settings import ProviderConfig, ProviderOptions
-from scanctl.providers.tokens import CredentialsRejected, is_unauthorized
 
 log = get_logger("providers.krx_openapi")
 
@@ -69,7 +78,7 @@ MASTER_LOOKBACK_DAYS = 10  # the ticker master comes from the latest published d
 CODE = re.compile(r"^[0-9A-Z]{6}$")
 _ISIN = re.compile(r"^KR[0-9A-Z]([0-9A-Z]{6})[0-9A-Z]{3}$")
 _NUMBER = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d{1,18})$")
-_APPLY = "apply for the service at openapi.krx.co.kr (each one is approved separately)"
+_APPLY = "; apply for the service at openapi.krx.co.kr (each one is approved separately)"
 
 
 @dataclass(frozen=True)
@@ -173,17 +182,14 @@ class KrxOpenApiProvider(ProviderBase):
         if cached is not None:
             return cached
         url = self.base_url + SERVICES[market]
-        try:
-            reply = self.client.get(
-                url, {"basDd": stamp}, expect="json", headers=self._headers, check=self._ok
-            )
-        except SourceError as exc:
-            if is_unauthorized(exc):
-                raise CredentialsRejected(
-                    f"{exc}: AUTH_KEY refused for {SERVICES[market]}; check auth_key in "
-                    f"[data.krx-openapi] (or SCANCTL_DATA_KRX_OPENAPI_AUTH_KEY) and {_APPLY}"
-                ) from None
-            raise
+        reply = self.client.get(
+            url,
+            {"basDd": stamp},
+            expect="json",
+            headers=self._headers,
+            check=self._ok,
+            check_error=self._error,
+        )
         rows = parse_daily(reply.content, market, day)
         if keep:
             self._replies[(market, stamp)] = rows
@@ -198,8 +204,18 @@ class KrxOpenApiProvider(ProviderBase):
         message = " ".join(str(payload.get("respMsg", "")).split())[:120]
         text = self.client.redact(f"krx-openapi: {response.where}: {code} {message}".strip())
         if code == "401":
-            raise CredentialsRejected(f"{text}; check auth_key in [data.krx-openapi] and {_APPLY}")
+            detail = self.client.redact(f"{message} for {response.where}")
+            raise credentials_rejected(NAME, "respCode 401", detail, ["auth_key"], _APPLY)
         raise SourceError(text)
+
+    def _error(self, response: HttpResponse) -> None:
+        """``check_error``: only HTTP 401 is documented (any body); the rest is left to the
+        status rules (429 / 5xx retried, 403 a block, other 4xx a failure)."""
+        if response.status == 401:
+            payload = _json_or_none(response.content)
+            message = " ".join(str((payload or {}).get("respMsg", "")).split())[:120]
+            detail = self.client.redact(f"{message or 'Unauthorized'} for {response.where}")
+            raise credentials_rejected(NAME, "HTTP 401", detail, ["auth_key"], _APPLY)
 
     @staticmethod
     def _absent(code: str, day: dt.date, empty: list[str]) -> str:
@@ -209,6 +225,13 @@ class KrxOpenApiProvider(ProviderBase):
                 "publishes a date the next morning) or not a session"
             )
         return f"krx-openapi: {code} is not in the KRX replies for {day}"
+
+
+def _json_or_none(content: bytes) -> Mapping[str, Any] | None:
+    try:
+        return json_object(content, NAME)
+    except PayloadError:
+        return None
 
 
 def parse_daily(content: bytes, market: str, day: dt.date) -> list[KrxRow]:

@@ -78,6 +78,12 @@ LISTING_MIN_SHARE = 0.98
 LISTING_MAX_TOTAL = 10_000  # a larger totalCount is garbage, not 100+ pages to fetch
 COUNT_MARGIN = 10  # chart bars asked beyond the calendar days back to the first date
 HEADERS = {"Referer": "https://finance.naver.com/"}
+# The default pace. Naver publishes no limit for these unofficial endpoints (ECOSYSTEM.md §1.3:
+# "no documented rate limit"; prism-insight runs 5 workers), so scanctl stays polite: at most 10
+# requests a second and 4 in flight. A whole-market sync (2,730 requests) then takes 4 min 33 s
+# (README; measured by tests/bench/sync.py); raise them in [data.naver] at your own risk.
+RATE_PER_S = 10.0
+MAX_IN_FLIGHT = 4
 
 CODE = re.compile(r"^[0-9A-Z]{6}$")
 _CHART_OPEN = re.compile(r"<chartdata\b([^<>]*)>")
@@ -341,6 +347,10 @@ def _build(config: ProviderConfig, client: HttpClient) -> NaverProvider:
 SPEC = ProviderSpec(
     name=NAME,
     build=_build,
-    http_defaults={"base_url": "https://fchart.stock.naver.com", "rate_per_s": 80.0},
+    http_defaults={
+        "base_url": "https://fchart.stock.naver.com",
+        "rate_per_s": RATE_PER_S,
+        "max_in_flight": MAX_IN_FLIGHT,
+    },
     options=NaverOptions,
 )

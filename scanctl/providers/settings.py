@@ -9,7 +9,8 @@ TOML shape (every key optional; the values shown are the defaults)::
     invalid_max = 0                     # rows allowed to break OHLC / price > 0 / volume ≥ 0
     corporate_action_tolerance = 0.005  # |source prev close / stored close − 1| above → refetch
     corporate_action_max = 100          # more disagreeing tickers than this → gate fails
-    breaker_hours = 24                  # how long a block (403 / block page) keeps a source shut
+    breaker_hours = 24                  # how long a block (a 403 without a documented error
+                                        # code, a block page) keeps a source shut
     close_margin_minutes = 10           # today's bars only from the close + this margin
 
     [data.naver]                        # HTTP keys, common to every provider:
@@ -17,8 +18,9 @@ TOML shape (every key optional; the values shown are the defaults)::
     listing_url = "https://m.stock.naver.com"     # naver only: the market-listing host
     timeout_s = 20                      # read timeout per request (seconds)
     connect_timeout_s = 5
-    max_in_flight = 5                   # concurrent requests, 1 … 5
-    rate_per_s = 80                     # token bucket, requests per second (burst = in flight)
+    max_in_flight = 4                   # concurrent requests, 1 … 5 (naver 4; others 5)
+    rate_per_s = 10                     # requests per second, burst = in flight (naver 10;
+                                        # kis 15, kiwoom 4, krx-openapi 5)
     max_attempts = 3                    # per request, for timeouts / 5xx / 429 only
     backoff_s = 0.5                     # exponential backoff base, with ±50 % jitter
     max_backoff_s = 8
@@ -103,7 +105,10 @@ class DataSettings(Section):
         100, "more tickers with a corporate action than this fail the sync", ge=0
     )
     breaker_hours: float = setting(
-        24.0, "hours a block (HTTP 403 or a block page) keeps a source shut", ge=0
+        24.0,
+        "hours a block (a block page, or HTTP 403 without a documented error code) keeps a "
+        "source shut",
+        ge=0,
     )
 
 
@@ -275,9 +280,8 @@ def provider_config(config: Config, spec: ProviderSpec) -> ProviderConfig:
         raise SettingError(table, exc.key, exc.problem, exc.where) from None
     missing = sorted(key for key in spec.required if getattr(options, key, None) is None)
     if missing:
-        prefix = _env_prefix(spec.name).upper()
         hints = "; ".join(
-            f"set {key} in [{table}] or SCANCTL_DATA_{prefix}{key.upper()}" for key in missing
+            f"set {key} in [{table}] or {env_variable(spec.name, key)}" for key in missing
         )
         raise ConfigError(f"provider {spec.name!r} needs credentials: {hints}")
     return ProviderConfig(
@@ -361,6 +365,17 @@ def _provider_values(config: Config, name: str) -> tuple[dict[str, Any], Origin]
         return data_origin(sources[key]) if key in sources else None
 
     return values, origin
+
+
+def key_names(name: str, key: str) -> str:
+    """Where provider ``name``'s ``key`` is set, as an operator reads it in a message:
+    ``[data.kis] app_key / SCANCTL_DATA_KIS_APP_KEY``."""
+    return f"[data.{name}] {key} / {env_variable(name, key)}"
+
+
+def env_variable(name: str, key: str) -> str:
+    """The ``SCANCTL_DATA_<NAME>_<KEY>`` variable of provider ``name``'s ``key``."""
+    return f"SCANCTL_DATA_{_env_prefix(name).upper()}{key.upper()}"
 
 
 def _table_names(name: str) -> tuple[str, ...]:

@@ -153,6 +153,8 @@ def sync(
         Today before the close plus the margin; `SyncGateFailed` for a failed gate (its
         ``report`` holds the dates written before it); `SourceError` and its subclasses when the
         source failed or is blocked. Nothing of the failing date is written.
+    CredentialsRejected
+        The source refused the configured key (a `ConfigError`, exit 2); nothing is written.
     """
     settings = settings or DataSettings()
     started = time.perf_counter()

@@ -19,6 +19,14 @@ unset) together with its expiry, and reused until `RENEW_MARGIN` before it expir
 `TokenKeeper` hands the token to concurrent requests and renews it at most once per stale token
 (a request refused with HTTP 401 or the source's "expired token" code asks for one renewal; the
 others waiting on the same stale token get the renewed one).
+
+A source that issues one token a minute (KIS, ``EGW00133``) says so with `TokenTooSoon`. That is
+neither a block nor a credential problem: another process (a second cron line, a manual run, the
+account holder's other tool) has just taken the minute's token. The keeper then uses the token
+that process cached, when there is one; otherwise it waits once until the interval has passed
+(never longer than the interval plus `TOKEN_WAIT_MARGIN_S`, counted from this run's own last
+issue when there was one; through the client's injectable ``sleep``) and asks once more. A
+second refusal gives up the source for the run (exit 3), without any breaker.
 """
 
 from __future__ import annotations
@@ -30,13 +38,19 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from scanctl.clock import now_kst, stored_datetime
 from scanctl.logs import get_logger
-from scanctl.providers.base import SourceBlocked, SourceError, SourceExhausted
+from scanctl.providers.base import (
+    CredentialsRejected,
+    SourceBlocked,
+    SourceError,
+    SourceExhausted,
+)
 from scanctl.providers.http import HttpClient
 
 log = get_logger("providers.tokens")
@@ -44,11 +58,27 @@ log = get_logger("providers.tokens")
 RENEW_MARGIN = dt.timedelta(minutes=30)
 """A cached token is renewed this long before it expires (a run must not outlive its token)."""
 STATE_ENV = "XDG_STATE_HOME"
+TOKEN_WAIT_MARGIN_S = 1.0
+"""Waited beyond a source's token interval, for clock skew between us and the source."""
+
+__all__ = [
+    "CredentialsRejected",  # re-exported: providers raise it from their token requests
+    "Token",
+    "TokenCache",
+    "TokenKeeper",
+    "TokenTooSoon",
+    "is_unauthorized",
+    "tokens_dir",
+]
 
 
-class CredentialsRejected(SourceExhausted):
-    """The source refused the configured credentials (or a fresh token): nothing more is asked
-    of it in this run, and nothing is retried (exit 3, with the key to check in the message)."""
+class TokenTooSoon(SourceError):
+    """The source issues one token per ``interval_s`` and was asked again too soon (KIS
+    ``EGW00133``): `TokenKeeper` reuses a cached token or waits once (see the module doc)."""
+
+    def __init__(self, message: str, interval_s: float) -> None:
+        super().__init__(message)
+        self.interval_s = interval_s
 
 
 def is_unauthorized(error: SourceError) -> bool:
@@ -167,9 +197,11 @@ class TokenKeeper:
         self.cache = cache
         self._issue = issue
         self._token: Token | None = None
-        self._refused: SourceExhausted | None = None
+        self._refused: SourceExhausted | CredentialsRejected | None = None
+        self._issued_at: float | None = None  # time.monotonic() of this run's last issue
         self._lock = threading.Lock()
         self.issued = 0  # tokens fetched from the source in this run
+        self.waited_s = 0.0  # spent waiting for the source's token interval
 
     def current(self) -> str:
         """The token to send: the one in memory, else the cached one, else a new one (raises
@@ -186,36 +218,89 @@ class TokenKeeper:
         Raises
         ------
         SourceExhausted
-            The source would not issue one (`CredentialsRejected` when it refused the key): the
-            same error for every later call in this run, nothing more is sent.
+            The source would not issue one: the same error for every later call in this run,
+            nothing more is sent.
+        CredentialsRejected
+            The source refused the configured credentials (exit 2), likewise remembered.
         """
         with self._lock:
             if self._token is not None and self._token.value != stale:
                 return self._token.value
             self.cache.discard()
-            self._token = self._fetch()
+            self._token = self._fetch(stale)
             self.client.add_secret(self._token.value)
             log.info("access token renewed", extra={"fields": {"source": self.cache.source}})
             return self._token.value
 
-    def _fetch(self) -> Token:
+    def _fetch(self, stale: str | None = None) -> Token:
         """A new token; a failure gives up the source for the run (every request needs one)."""
         if self._refused is not None:
             raise self._refused
         try:
-            token = self._issue()
+            token, issued = self._obtain(stale)
         except CredentialsRejected as exc:
             self._refused = exc
             raise
+        except SourceBlocked:
+            raise  # the breaker refuses every later request by itself
+        except SourceExhausted as exc:
+            self._refused = exc
+            raise
         except SourceError as exc:
-            if isinstance(exc, SourceExhausted | SourceBlocked):
-                raise
             self._refused = SourceExhausted(
                 f"{exc}; without an access token nothing more is asked of {self.cache.source} "
                 "in this run"
             )
             raise self._refused from None
         self.client.add_secret(token.value)
-        self.issued += 1
-        self.cache.save(token)
+        if issued:
+            self.issued += 1
+            self._issued_at = time.monotonic()
+            self.cache.save(token)
         return token
+
+    def _obtain(self, stale: str | None) -> tuple[Token, bool]:
+        """``(token, issued)``: a fresh token, or (issued False) the one another process cached
+        while the source refused us as too soon; at most one bounded wait (module doc)."""
+        try:
+            return self._issue(), True
+        except TokenTooSoon as exc:
+            too_soon = exc
+        cached = self._cached_other_than(stale)
+        if cached is not None:
+            return cached, False
+        wait = self._interval_left(too_soon.interval_s)
+        fields = {"source": self.cache.source, "wait_s": round(wait, 1), "why": str(too_soon)}
+        log.warning(
+            "the source issues one token per interval; waiting before asking again",
+            extra={"fields": fields},
+        )
+        self.client.sleep(wait)
+        self.waited_s += wait
+        cached = self._cached_other_than(stale)
+        if cached is not None:
+            return cached, False
+        try:
+            return self._issue(), True
+        except TokenTooSoon as again:
+            raise SourceExhausted(
+                f"{again}; refused again after waiting {wait:.0f} s: another program keeps "
+                f"asking {self.cache.source} for tokens with this app key; nothing more is "
+                "asked in this run"
+            ) from None
+
+    def _cached_other_than(self, stale: str | None) -> Token | None:
+        cached = self.cache.load()
+        if cached is None or cached.value == stale:
+            return None
+        fields = {"source": self.cache.source}
+        log.info("token cached by another process reused", extra={"fields": fields})
+        return cached
+
+    def _interval_left(self, interval_s: float) -> float:
+        """How long until the source issues again: the interval (plus the margin) from this
+        run's own last issue, or the whole interval when another process took the token."""
+        full = interval_s + TOKEN_WAIT_MARGIN_S
+        if self._issued_at is None:
+            return full
+        return min(full, max(0.0, full - (time.monotonic() - self._issued_at)))

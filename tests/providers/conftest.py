@@ -62,6 +62,25 @@ def make_client(db) -> Iterator[Callable[..., HttpClient]]:
         client.close()
 
 
+class Sleeps:
+    """An injected ``sleep``: records every wait and, instead of waiting, moves the clocks of
+    the fake servers in ``clocks`` (objects with a ``skew_s``) forward by it."""
+
+    def __init__(self, *clocks: Any) -> None:
+        self.calls: list[float] = []
+        self.clocks = list(clocks)
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        for clock in self.clocks:
+            clock.skew_s += seconds
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
 @pytest.fixture
 def stderr_logs() -> Iterator[Callable[[], str]]:
     """The scanctl log lines exactly as the CLI formats them for stderr (text mode, -v)."""

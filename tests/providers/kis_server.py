@@ -4,8 +4,11 @@ Shapes written from KIS's public documentation (ECOSYSTEM.md §1.4, §1.7; korea
 open-trading-api ``examples_llm`` and ``stocks_info``):
 
 * ``POST /oauth2/tokenP`` ``{grant_type, appkey, appsecret}`` → ``{access_token, token_type,
-  expires_in, access_token_token_expired: "YYYY-MM-DD HH:MM:SS"}`` (a wrong key: HTTP 401 with
-  ``{error_code: EGW00103, error_description}``);
+  expires_in, access_token_token_expired: "YYYY-MM-DD HH:MM:SS"}``. Refusals are HTTP 403 with
+  ``{error_code, error_description}``, as public clients report them: EGW00103 for a wrong app
+  key, EGW00105 for a wrong secret, and — when ``token_interval_s`` is set — EGW00133 for a
+  token asked within that interval of the last one issued (the server's clock is the real
+  monotonic clock plus ``skew_s``, which a test's fake sleep advances);
 * ``GET /uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice`` (tr_id FHKST03010100)
   → ``{rt_cd: "0", msg_cd, msg1, output1, output2: [...]}``, newest first, at most
   ``page_rows`` rows between ``FID_INPUT_DATE_1`` and ``FID_INPUT_DATE_2``;
@@ -22,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import time
 import zipfile
 from collections.abc import Sequence
 
@@ -144,6 +148,9 @@ class FakeKis(Scripted):
         self.page_rows = 100
         self.valid_tokens: set[str] = set()
         self.stale_status = 401
+        self.token_interval_s: float | None = None
+        self.skew_s = 0.0
+        self.issued_at: float | None = None
         self._serial = itertools.count(1)
 
     @property
@@ -183,12 +190,39 @@ class FakeKis(Scripted):
             return self._chart(request, INDEX, "FHKUP03500100", self.indexes)
         return Reply(404, b"not found", content_type="text/plain")
 
-    def _token(self, body: dict) -> Reply:
-        if body.get("appkey") != APP_KEY or body.get("appsecret") != APP_SECRET:
-            error = {"error_description": "유효하지 않은 AppKey입니다.", "error_code": "EGW00103"}
-            return json_reply(error, status=401)
+    def clock(self) -> float:
+        """The server's time (seconds): the monotonic clock plus ``skew_s``."""
+        return time.monotonic() + self.skew_s
+
+    def issue_token(self) -> str:
+        """A valid token, as if issued now to another client of the same key."""
         value = f"eyJ0eXAiOiJKV1QiLCJ.kis-token-{next(self._serial)}.sig"
         self.valid_tokens.add(value)
+        self.issued_at = self.clock()
+        return value
+
+    def _token(self, body: dict) -> Reply:
+        if body.get("appkey") != APP_KEY:
+            error = {"error_description": "유효하지 않은 AppKey입니다.", "error_code": "EGW00103"}
+            return json_reply(error, status=403)
+        if body.get("appsecret") != APP_SECRET:
+            error = {
+                "error_description": "유효하지 않은 AppSecret입니다.",
+                "error_code": "EGW00105",
+            }
+            return json_reply(error, status=403)
+        now = self.clock()
+        if (
+            self.token_interval_s is not None
+            and self.issued_at is not None
+            and now - self.issued_at < self.token_interval_s
+        ):
+            error = {
+                "error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+                "error_code": "EGW00133",
+            }
+            return json_reply(error, status=403)
+        value = self.issue_token()
         expires = (now_kst() + dt.timedelta(hours=24)).strftime("%Y-%m-%d %H:%M:%S")
         payload = {
             "access_token": value,

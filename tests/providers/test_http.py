@@ -197,6 +197,46 @@ def test_check_callback_can_throttle_and_block(server, make_client, db):
     assert "abnormal bulk queries" in breaker_state(db, "testsrc").reason
 
 
+def test_check_error_sees_non_2xx_replies_before_the_status_rules(server, make_client, db):
+    server.expect_oneshot_request("/data").respond_with_data(b'{"code": "slow"}', status=403)
+    server.expect_request("/data").respond_with_data(b'{"ok": 1}')
+    seen: list[int] = []
+
+    def explain(reply: HttpResponse) -> None:
+        seen.append(reply.status)
+        if reply.content == b'{"code": "slow"}':
+            raise Throttled("documented rate code", retry_after=0)
+
+    client = make_client(server.url_for(""))
+    assert client.get(url(server), expect="json", check_error=explain).status == 200
+    assert seen == [403] and breaker_state(db, "testsrc") is None  # 2xx never reaches it
+
+    server.clear()
+    server.expect_request("/data").respond_with_data(b'{"code": "odd"}', status=403)
+    with pytest.raises(SourceError, match="an undocumented code"):
+
+        def refuse(reply: HttpResponse) -> None:
+            raise SourceError("an undocumented code", reply.status)
+
+        client.get(url(server), expect="json", check_error=refuse)
+    assert len(server.log) == 1 and breaker_state(db, "testsrc") is None
+
+    with pytest.raises(SourceBlocked, match="HTTP 403 from 127.0.0.1"):
+        client.get(url(server), expect="json", check_error=lambda reply: None)
+    assert breaker_state(db, "testsrc").reason.startswith("HTTP 403 from 127.0.0.1")
+
+
+def test_backoff_waits_go_through_the_injected_sleep(server, make_client):
+    server.expect_oneshot_request("/data").respond_with_data("down", status=503)
+    server.expect_request("/data").respond_with_data(XML)
+    waits: list[float] = []
+    client = make_client(server.url_for(""), backoff_s=3.0, max_backoff_s=3.0)
+    client.sleep = waits.append
+    started = time.perf_counter()
+    assert client.get(url(server), expect="xml").content == XML
+    assert len(waits) == 1 and 1.5 <= waits[0] <= 4.5 and time.perf_counter() - started < 1.5
+
+
 def test_secrets_never_in_logs_or_errors(server, make_client, stderr_logs, db):
     server.expect_request(f"/v1/{SECRET}/data").respond_with_data("down", status=500)
     server.expect_request("/blocked").respond_with_data(

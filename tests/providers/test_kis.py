@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanctl.clock import now_kst
 from scanctl.config import MASK, Config
 from scanctl.errors import ConfigError
 from scanctl.providers import kis as kis_module
@@ -25,7 +26,8 @@ from scanctl.providers.base import (
 from scanctl.providers.breaker import breaker_state
 from scanctl.providers.kis_master import parse_master, read_master
 from scanctl.providers.settings import DataConfig
-from scanctl.providers.tokens import CredentialsRejected
+from scanctl.providers.tokens import CredentialsRejected, Token, TokenCache
+from tests.providers.conftest import Sleeps
 from tests.providers.kis_server import (
     APP_KEY,
     APP_SECRET,
@@ -55,6 +57,12 @@ def state_home(monkeypatch, tmp_path):
 def fake():
     with FakeKis() as fake:
         yield fake
+
+
+@pytest.fixture
+def sleeps(fake) -> Sleeps:
+    """Waits are recorded and advance the fake KIS's clock instead of passing."""
+    return Sleeps(fake)
 
 
 def kis_config(fake: FakeKis, **extra) -> DataConfig:
@@ -329,7 +337,9 @@ def test_a_block_opens_the_breaker(fake, kis, sessions, db, reply):
 # ---- the token ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stale_status", [401, 200], ids=["HTTP-401", "EGW00123-in-200"])
+@pytest.mark.parametrize(
+    "stale_status", [401, 200, 500], ids=["HTTP-401", "EGW00123-in-200", "EGW00123-in-500"]
+)
 def test_a_stale_token_is_renewed_once_then_success(fake, db, sessions, stale_status):
     codes = build_market(fake, sessions, n_kospi=8, n_kosdaq=0)
     fake.stale_status = stale_status
@@ -346,33 +356,191 @@ def test_a_stale_token_is_renewed_once_then_success(fake, db, sessions, stale_st
     )
 
 
-def test_a_refused_fresh_token_gives_up_the_run(fake, kis, sessions):
+def test_a_refused_fresh_token_gives_up_the_run(fake, kis, sessions, db):
     codes = build_market(fake, sessions, n_kospi=10, n_kosdaq=0)
     refused = Reply(401, b'{"rt_cd":"1","msg_cd":"EGW00121","msg1":"invalid token"}')
     fake.script(CHART, codes[0], refused, refused)
-    with pytest.raises(CredentialsRejected, match="a freshly issued token was refused too") as err:
+    with pytest.raises(SourceExhausted, match="a freshly issued token was refused too") as err:
         kis.fetch_bars(DAY, codes)
-    assert isinstance(err.value, SourceExhausted) and err.value.exit_code == 3
+    assert err.value.exit_code == 3 and not isinstance(err.value, ConfigError)
     assert fake.tokens_issued == 2 and len(fake.seen(CHART, codes[0])) == 2
+    assert breaker_state(db, "kis") is None
 
 
-def test_wrong_credentials_are_rejected_without_retry(fake, db, sessions):
+# ---- documented error codes: what must not, and what must, open the breaker -------------------
+
+
+@pytest.mark.parametrize(
+    ("config_key", "code", "variable"),
+    [
+        ("app_key", "EGW00103", "SCANCTL_DATA_KIS_APP_KEY"),
+        ("app_secret", "EGW00105", "SCANCTL_DATA_KIS_APP_SECRET"),
+    ],
+)
+def test_refused_credentials_are_a_configuration_error(
+    fake, db, sessions, config_key, code, variable
+):
     codes = build_market(fake, sessions, n_kospi=5, n_kosdaq=0)
-    config = kis_config(fake, app_secret="not-the-secret-value")
-    with make_provider("kis", config, db) as kis, pytest.raises(CredentialsRejected) as err:
-        kis.fetch_bars(DAY, codes)
-    assert "check app_key / app_secret in [data.kis]" in str(err.value)
-    assert "not-the-secret-value" not in str(err.value) and fake.tokens_issued == 1
-    assert fake.seen(CHART) == []
+    wrong = "not-the-configured-value-0123456789"
+    config = kis_config(fake, **{config_key: wrong})
+    with make_provider("kis", config, db) as kis:
+        with pytest.raises(CredentialsRejected) as err:
+            kis.fetch_bars(DAY, codes)
+        with pytest.raises(CredentialsRejected):  # remembered: nothing more is sent
+            kis.fetch_history(codes[0], DAY, DAY)
+    message = str(err.value)
+    assert err.value.exit_code == 2 and isinstance(err.value, ConfigError)
+    assert message.startswith(f"kis: credentials refused ({code} 유효하지 않은 App")
+    assert f"check [data.kis] {config_key} / {variable}" in message and "\n" not in message
+    assert wrong not in message and APP_KEY not in message and APP_SECRET not in message
+    assert fake.tokens_issued == 1 and fake.seen(CHART) == []  # no retry, no data request
+    assert breaker_state(db, "kis") is None  # HTTP 403, but a credential code: no breaker
 
 
-def test_token_issued_too_soon_says_to_wait(fake, kis, sessions):
-    codes = build_market(fake, sessions, n_kospi=8, n_kosdaq=0)
-    too_soon = {"error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)"}
-    fake.script(TOKEN, "token", json_reply({**too_soon, "error_code": "EGW00133"}))
-    with pytest.raises(SourceExhausted, match="KIS issues one token a minute; run again in a"):
+def test_a_credential_code_on_a_data_request_stops_the_run(fake, kis, sessions, db):
+    codes = build_market(fake, sessions, n_kospi=12, n_kosdaq=0)
+    refusal = {"rt_cd": "1", "msg_cd": "EGW00103", "msg1": "유효하지 않은 AppKey입니다."}
+    fake.script(CHART, codes[3], json_reply(refusal, status=403))
+    with pytest.raises(CredentialsRejected, match=r"\(EGW00103 유효하지 않은 AppKey입니다\.\)"):
         kis.fetch_bars(DAY, codes)
-    assert fake.tokens_issued == 1 and fake.seen(CHART) == []
+    assert len(fake.seen(CHART, codes[3])) == 1 and breaker_state(db, "kis") is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "requests_for_it"),
+    [
+        (json_reply({"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."},
+                    status=500), 2),
+        (json_reply({"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."},
+                    status=403), 2),
+        (json_reply({"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만료된 token 입니다."},
+                    status=403), 2),
+    ],
+    ids=["EGW00201-500", "EGW00201-403", "EGW00123-403"],
+)  # fmt: skip
+def test_rate_and_token_codes_never_open_the_breaker(
+    fake, db, sessions, reply, requests_for_it, sleeps
+):
+    codes = build_market(fake, sessions, n_kospi=4, n_kosdaq=0)
+    fake.script(CHART, codes[1], reply)
+    with make_provider("kis", kis_config(fake), db, sleep=sleeps) as kis:
+        batch = kis.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 4 and not batch.missing
+    assert len(fake.seen(CHART, codes[1])) == requests_for_it
+    assert breaker_state(db, "kis") is None
+
+
+def test_the_rate_code_is_retried_with_backoff(fake, db, sessions, sleeps):
+    codes = build_market(fake, sessions, n_kospi=2, n_kosdaq=0)
+    throttled = json_reply(
+        {"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."}, 500
+    )
+    fake.script(CHART, codes[0], throttled, throttled)
+    config = kis_config(fake, backoff_s=0.4, max_backoff_s=8)
+    with make_provider("kis", config, db, sleep=sleeps) as kis:
+        batch = kis.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 2 and len(fake.seen(CHART, codes[0])) == 3
+    first, second = sleeps.calls  # 0.4 s then 0.8 s, each ±50 % jitter
+    assert 0.2 <= first <= 0.6 and 0.4 <= second <= 1.2
+    assert breaker_state(db, "kis") is None
+
+
+def test_an_unknown_code_in_a_403_fails_the_ticker_without_a_breaker(fake, kis, sessions, db):
+    codes = build_market(fake, sessions, n_kospi=3, n_kosdaq=0)
+    odd = {"rt_cd": "1", "msg_cd": "EGW00999", "msg1": "something else"}
+    fake.script(CHART, codes[2], json_reply(odd, status=403))
+    batch = kis.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 2 and "EGW00999 something else" in batch.missing[codes[2]]
+    assert "not a block" in batch.missing[codes[2]]
+    assert len(fake.seen(CHART, codes[2])) == 1 and breaker_state(db, "kis") is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "signal"),
+    [
+        (Reply(403, b"Forbidden", content_type="text/plain"), "HTTP 403 from 127.0.0.1"),
+        (Reply(body=BLOCK_PAGE, content_type="text/html"), "block page from 127.0.0.1"),
+    ],
+    ids=["403-without-a-code", "html-block-page"],
+)
+def test_a_real_block_signal_opens_the_breaker_and_says_which(fake, kis, sessions, db, reply,
+                                                              signal):  # fmt: skip
+    codes = build_market(fake, sessions, n_kospi=6, n_kosdaq=0)
+    fake.script(CHART, codes[2], reply)
+    with pytest.raises(SourceBlocked) as err:
+        kis.fetch_bars(DAY, codes)
+    state = breaker_state(db, "kis")
+    assert state is not None and state.reason.startswith(signal)
+    assert signal in str(err.value) and CHART in str(err.value)
+
+
+# ---- EGW00133: one token a minute --------------------------------------------------------------
+
+
+TOO_SOON = {"error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+            "error_code": "EGW00133"}  # fmt: skip
+
+
+def test_token_too_soon_reuses_the_token_another_process_cached(fake, db, sessions, sleeps,
+                                                                tmp_path):  # fmt: skip
+    codes = build_market(fake, sessions, n_kospi=5, n_kosdaq=0)
+    other: list[str] = []
+
+    def concurrent_run() -> Reply:
+        """Another cron run got the minute's token and cached it just before we asked."""
+        value = fake.issue_token()
+        expires = now_kst() + dt.timedelta(hours=24)
+        TokenCache("kis", APP_KEY, fake.url).save(Token(value, expires))
+        other.append(value)
+        return json_reply(TOO_SOON, status=403)
+
+    fake.script(TOKEN, "token", concurrent_run)
+    with make_provider("kis", kis_config(fake), db, sleep=sleeps) as kis:
+        batch = kis.fetch_bars(DAY, codes)
+        assert kis.tokens.issued == 0 and kis.tokens.waited_s == 0
+    assert len(batch.rows) == 5 and not batch.missing
+    assert sleeps.calls == [] and fake.tokens_issued == 1  # the refused request only
+    assert {r.headers["authorization"] for r in fake.seen(CHART)} == {f"Bearer {other[0]}"}
+    assert breaker_state(db, "kis") is None
+
+
+def test_token_too_soon_without_a_cached_token_waits_the_minute_once(fake, db, sessions, sleeps,
+                                                                    stderr_logs):  # fmt: skip
+    codes = build_market(fake, sessions, n_kospi=5, n_kosdaq=0)
+    fake.token_interval_s = 60.0
+    fake.issue_token()  # another program with the same key took this minute's token
+    with make_provider("kis", kis_config(fake), db, sleep=sleeps) as kis:
+        batch = kis.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 5 and not batch.missing
+    assert sleeps.calls == [61.0]  # the minute, plus a second for clock skew: bounded
+    assert fake.tokens_issued == 2 and breaker_state(db, "kis") is None
+    assert "waiting before asking again" in stderr_logs() and "wait_s=61" in stderr_logs()
+
+
+def test_token_too_soon_after_our_own_renewal_waits_only_the_rest(fake, db, sessions, sleeps):
+    codes = build_market(fake, sessions, n_kospi=3, n_kosdaq=0)
+    fake.token_interval_s = 60.0
+    with make_provider("kis", kis_config(fake), db, sleep=sleeps) as kis:
+        kis.fetch_bars(DAY, codes[:1])
+        fake.revoke_all()  # revoked seconds after we were issued it: the renewal is too soon
+        batch = kis.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 3 and not batch.missing
+    (wait,) = sleeps.calls
+    assert 55.0 < wait < 61.0 and fake.tokens_issued == 3
+
+
+def test_token_too_soon_twice_gives_up_without_a_breaker(fake, db, sessions, sleeps):
+    codes = build_market(fake, sessions, n_kospi=5, n_kosdaq=0)
+    fake.token_interval_s = 600.0  # the other program keeps taking the token
+    fake.issue_token()
+    with make_provider("kis", kis_config(fake), db, sleep=sleeps) as kis:
+        with pytest.raises(SourceExhausted, match="refused again after waiting 61 s") as err:
+            kis.fetch_bars(DAY, codes)
+        with pytest.raises(SourceExhausted):  # remembered: no second wait
+            kis.fetch_history(codes[0], DAY, DAY)
+    assert err.value.exit_code == 3 and "EGW00133" in str(err.value)
+    assert sleeps.calls == [61.0] and fake.tokens_issued == 2 and fake.seen(CHART) == []
+    assert breaker_state(db, "kis") is None
 
 
 def test_secrets_never_reach_logs_or_messages(fake, kis, sessions, stderr_logs):

@@ -13,11 +13,12 @@ from scanctl.config import Config
 from scanctl.errors import DataNotReady
 from scanctl.providers import kis as kis_module
 from scanctl.providers.base import make_provider
+from scanctl.providers.breaker import breaker_state
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
 from scanctl.store.bars import upsert_bars
-from scanctl.store.db import write_transaction
+from scanctl.store.db import open_db, write_transaction
 from scanctl.store.sources import read_sync_events as read_events
 from tests.conftest import run_cli
 from tests.providers.kis_server import (
@@ -169,3 +170,39 @@ def test_cron_run_at_1542_exits_3_without_leaking_secrets(tmp_path, fake, sessio
     assert len(codes) == 6 and fake.tokens_issued == 1
     tokens = list((tmp_path / "state" / "scanctl" / "tokens").glob("kis-*.json"))
     assert len(tokens) == 1  # the next cron run reuses it
+
+
+@pytest.mark.parametrize(
+    ("command", "key", "code"),
+    [
+        (("data", "sync", "--source", "kis"), "app_key", "EGW00103"),
+        (("scan", "--sync", "--no-notify"), "app_secret", "EGW00105"),
+    ],
+    ids=["data-sync", "scan-sync"],
+)
+def test_cron_run_with_a_refused_key_exits_2_naming_the_key(tmp_path, fake, sessions, command,
+                                                            key, code):  # fmt: skip
+    build_market(fake, sessions, n_kospi=4, n_kosdaq=2)
+    wrong = "a-wrong-value-for-the-" + key.replace("_", "-")
+    settings = table(fake, rate_per_s=20, timeout_s=2, **{key: wrong})
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[data]\nprovider = "kis"\n[data.kis]\n'
+        + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+    )
+    db = tmp_path / "s.db"
+    open_db(db).conn.close()  # an existing store: `scan` never creates one
+    env = {"SCANCTL_NOW": "2025-11-28T18:00:00", "XDG_STATE_HOME": str(tmp_path / "state")}
+    result = run_cli("--db", str(db), "--config", str(config), *command, env=env)
+    assert result.returncode == 2, result.stderr
+    variable = f"SCANCTL_DATA_KIS_{key.upper()}"
+    line = f"scanctl: error: kis: credentials refused ({code} 유효하지 않은 App"
+    (error_line,) = [text for text in result.stderr.splitlines() if text.startswith("scanctl:")]
+    assert error_line.startswith(line) and f"check [data.kis] {key} / {variable}" in error_line
+    for secret in [wrong, APP_KEY, APP_SECRET]:
+        assert secret not in result.stderr and secret not in result.stdout
+    assert fake.tokens_issued == 1  # not retried
+    assert db.exists()
+    store = open_db(db)  # the breaker stayed closed: nothing recorded in source_state
+    assert breaker_state(store, "kis") is None
+    store.conn.close()

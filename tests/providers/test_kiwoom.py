@@ -1,6 +1,7 @@
 """The kiwoom provider against the local fake Kiwoom: the adjusted daily chart (ka10081) with
 ``cont-yn`` / ``next-key`` paging, the stock list (ka10099), ``return_code`` handling (1700
-throttled, 8005 renewed, 8xxx refused, 1634 not retried), transport failures, bad payloads, and
+throttled, 8005 / 8010 renewed, the credential codes exit 2, 1634 not retried, none of them a
+breaker, in a 200 or a non-2xx reply), transport failures, bad payloads, and
 a Kiwoom still serving yesterday at 15:42; secrets never reach logs or messages."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import json
 import pytest
 
 from scanctl.config import MASK, Config
-from scanctl.errors import DataNotReady
-from scanctl.providers.base import SourceBlocked, SourceExhausted, make_provider
+from scanctl.errors import ConfigError, DataNotReady
+from scanctl.providers.base import SourceBlocked, make_provider
+from scanctl.providers.breaker import breaker_state
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.settings import DataConfig
 from scanctl.providers.sync import sync
@@ -156,15 +158,31 @@ def test_an_invalid_token_is_renewed_once(fake, db, sessions):
     assert len(batch.rows) == 6 and fake.tokens_issued == 2
 
 
-def test_auth_errors_are_never_retried(fake, kiwoom, sessions):
+@pytest.mark.parametrize(
+    ("code", "text", "keys"),
+    [
+        (8001, "App Key와 Secret Key 검증에 실패했습니다",
+         "[data.kiwoom] app_key / SCANCTL_DATA_KIWOOM_APP_KEY and "
+         "[data.kiwoom] secret_key / SCANCTL_DATA_KIWOOM_SECRET_KEY"),
+        (8030, "투자구분(실전/모의)이 달라서 Appkey를 사용할수가 없습니다",
+         "[data.kiwoom] app_key / SCANCTL_DATA_KIWOOM_APP_KEY and "
+         "[data.kiwoom] base_url / SCANCTL_DATA_KIWOOM_BASE_URL (a paper-trading key needs "
+         "mockapi.kiwoom.com)"),
+        (8050, "지정단말기 인증에 실패했습니다",
+         "[data.kiwoom] app_key / SCANCTL_DATA_KIWOOM_APP_KEY and the IP address registered"),
+    ],
+)  # fmt: skip
+def test_credential_codes_are_a_configuration_error(fake, kiwoom, sessions, db, code, text, keys):
     codes = build_market(fake, sessions, 10)
-    refused = json_reply(error(8030, "투자구분(실전/모의)이 달라서 요청할 수 없습니다", 3))
-    fake.script(CHART, codes[0], refused)
-    with pytest.raises(CredentialsRejected, match="return code 8030") as err:
+    fake.script(CHART, codes[0], json_reply(error(code, text, 3)))
+    with pytest.raises(CredentialsRejected) as err:
         kiwoom.fetch_bars(DAY, codes)
-    assert isinstance(err.value, SourceExhausted) and err.value.exit_code == 3
-    assert "secret_key in [data.kiwoom]" in str(err.value)
-    assert len(fake.seen(CHART, codes[0])) == 1
+    message = str(err.value)
+    assert err.value.exit_code == 2 and isinstance(err.value, ConfigError)
+    assert message.startswith(f"kiwoom: credentials refused ({code} {text}); ")
+    assert f"check {keys}" in message
+    assert APP_KEY not in message and SECRET_KEY not in message
+    assert len(fake.seen(CHART, codes[0])) == 1 and breaker_state(db, "kiwoom") is None
 
 
 def test_wrong_keys_stop_at_the_token(fake, db, sessions):
@@ -172,8 +190,40 @@ def test_wrong_keys_stop_at_the_token(fake, db, sessions):
     config = kiwoom_config(fake, secret_key="a-wrong-secret-key-value")
     with make_provider("kiwoom", config, db) as kiwoom, pytest.raises(CredentialsRejected) as err:
         kiwoom.fetch_bars(DAY, codes)
-    assert "return code 8001" in str(err.value) and "a-wrong-secret-key-value" not in str(err.value)
+    assert "(8001 App Key와 Secret Key 검증에 실패했습니다)" in str(err.value)
+    assert err.value.exit_code == 2 and "a-wrong-secret-key-value" not in str(err.value)
     assert fake.tokens_issued == 1 and fake.seen(CHART) == []
+    assert breaker_state(db, "kiwoom") is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "requests_for_it"),
+    [
+        (json_reply(error(1700, "허용된 요청 개수를 초과하였습니다", 5), status=403), 2),
+        (json_reply(error(1700, "허용된 요청 개수를 초과하였습니다", 5), status=429), 2),
+        (json_reply(error(8005, "Token이 유효하지 않습니다", 3), status=403), 2),
+        (json_reply(error(8010, "Token을 발급받은 IP와 서비스를 요청한 IP가 동일하지 않습니다",
+                          3)), 2),
+    ],
+    ids=["1700-in-403", "1700-in-429", "8005-in-403", "8010"],
+)  # fmt: skip
+def test_rate_and_token_codes_never_open_the_breaker(fake, kiwoom, sessions, db, reply,
+                                                     requests_for_it):  # fmt: skip
+    codes = build_market(fake, sessions, 4)
+    fake.script(CHART, codes[1], reply)
+    batch = kiwoom.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 4 and not batch.missing
+    assert len(fake.seen(CHART, codes[1])) == requests_for_it
+    assert breaker_state(db, "kiwoom") is None
+
+
+def test_an_unknown_code_in_a_403_fails_the_ticker_without_a_breaker(fake, kiwoom, sessions, db):
+    codes = build_market(fake, sessions, 3)
+    fake.script(CHART, codes[2], json_reply(error(1999, "예기치 못한 에러가 발생했습니다", 3), 403))
+    batch = kiwoom.fetch_bars(DAY, codes)
+    assert len(batch.rows) == 2 and "return code 1999" in batch.missing[codes[2]]
+    assert "not a block" in batch.missing[codes[2]]
+    assert len(fake.seen(CHART, codes[2])) == 1 and breaker_state(db, "kiwoom") is None
 
 
 @pytest.mark.parametrize(

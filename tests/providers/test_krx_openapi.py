@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanctl.config import MASK, Config
-from scanctl.errors import DataNotReady
+from scanctl.errors import ConfigError, DataNotReady
 from scanctl.providers.base import (
     PayloadError,
     PreviousClose,
@@ -21,6 +21,7 @@ from scanctl.providers.base import (
     SourceError,
     make_provider,
 )
+from scanctl.providers.breaker import breaker_state
 from scanctl.providers.gates import SyncGateFailed
 from scanctl.providers.krx_openapi import parse_daily
 from scanctl.providers.settings import DataConfig
@@ -214,21 +215,30 @@ def test_a_split_found_on_a_krx_date_is_left_for_another_provider(
 
 def test_unapproved_service_and_wrong_key(fake, krx, db, stderr_logs):
     fake.approved = {KOSPI}
-    with pytest.raises(CredentialsRejected, match="apply for the service at openapi.krx.co.kr"):
+    with pytest.raises(CredentialsRejected) as err:
         krx.fetch_bars(DAY, ["005930"])
+    assert str(err.value) == (
+        "krx-openapi: credentials refused (HTTP 401 Unauthorized API Call for "
+        f"127.0.0.1:{fake.url.rsplit(':', 1)[1]}{KOSDAQ}); check [data.krx-openapi] auth_key / "
+        "SCANCTL_DATA_KRX_OPENAPI_AUTH_KEY; apply for the service at openapi.krx.co.kr (each "
+        "one is approved separately)"
+    )
+    assert err.value.exit_code == 2 and isinstance(err.value, ConfigError)
     assert len(fake.seen(KOSDAQ)) == 1  # HTTP 401 is not retried
     wrong = make_provider("krx-openapi", krx_config(fake, auth_key="WRONG-KEY-0123456789"), db)
-    with pytest.raises(CredentialsRejected, match="auth_key in \\[data.krx-openapi\\]") as err:
+    with pytest.raises(CredentialsRejected, match="check \\[data.krx-openapi\\] auth_key") as err:
         wrong.fetch_bars(DAY, ["005930"])
     wrong.close()
     assert "WRONG-KEY-0123456789" not in str(err.value) and AUTH_KEY not in stderr_logs()
+    assert breaker_state(db, "krx-openapi") is None
 
 
 def test_an_error_object_in_a_200_reply(fake, krx):
     fake.script(KOSPI, "KOSPI:20251128", json_reply({"respMsg": "Unauthorized API Call",
                                                       "respCode": "401"}))  # fmt: skip
-    with pytest.raises(CredentialsRejected, match="401 Unauthorized API Call"):
+    with pytest.raises(CredentialsRejected, match="respCode 401 Unauthorized API Call") as err:
         krx.fetch_bars(DAY, ["005930"])
+    assert err.value.exit_code == 2
     fake.script(KOSPI, "KOSPI:20251127", json_reply({"respMsg": f"quota {AUTH_KEY}",
                                                       "respCode": "500"}))  # fmt: skip
     with pytest.raises(SourceError, match="500 quota") as err:

@@ -35,7 +35,7 @@ def test_defaults(tmp_path):
     assert parse_data_settings(config) == DataSettings()
     naver = provider_config(config, provider_spec("naver"))
     assert naver.http.base_url == "https://fchart.stock.naver.com"
-    assert naver.http.max_in_flight == 5 and naver.http.rate_per_s == 80.0
+    assert naver.http.max_in_flight == 4 and naver.http.rate_per_s == 10.0  # polite: README
     assert (naver.http.connect_timeout_s, naver.http.timeout_s) == (5.0, 20.0)
     assert naver.options["listing_url"] == "https://m.stock.naver.com"
 
