@@ -34,8 +34,6 @@ from scanctl.store.runs import latest_run, run_counts_since, run_statuses_on
 if TYPE_CHECKING:
     from scanctl.settings import Settings
 
-# Outbox states that mean a message did not (provably) reach its channel.
-UNDELIVERED = ("failed", "pending", "sending", "unknown")
 # A run takes minutes; one that holds the lock this much longer than its longest wait is stuck.
 LOCK_SLACK = dt.timedelta(hours=1)
 
@@ -98,7 +96,7 @@ def status(
     if settings is not None:
         report.checks.append(_provider(db, settings.data.settings.provider))
     report.notifications = count_by_status(db)
-    report.checks.append(_notifications(report.notifications))
+    report.checks.append(_notifications(db))
     wait = settings.scan.max_wait_minutes if settings else 90
     report.checks.append(_lock(lock_path, dt.timedelta(minutes=wait) + LOCK_SLACK))
     return report
@@ -167,16 +165,23 @@ def _provider(db: sqlite_utils.Database, provider: str) -> Check:
     return Check("provider", True, f"provider: {provider} is open for requests")
 
 
-def _notifications(counts: dict[str, int]) -> Check:
-    bad = {state: counts[state] for state in UNDELIVERED if counts.get(state)}
-    if bad:
-        listed = ", ".join(f"{count} {state}" for state, count in bad.items())
-        return Check(
-            "notifications",
-            False,
-            f"notifications: {listed}; see `scanctl notify status`, then `scanctl notify retry`",
-        )
-    return Check("notifications", True, "notifications: every message delivered")
+def _notifications(db: sqlite_utils.Database) -> Check:
+    from scanctl.notify.report import outbox_problems
+
+    problems = outbox_problems(db)
+    if not problems:
+        return Check("notifications", True, "notifications: every message delivered")
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.status] = counts.get(problem.status, 0) + 1
+    listed = ", ".join(f"{count} {state}" for state, count in counts.items())
+    worst = problems[0]
+    return Check(
+        "notifications",
+        False,
+        f"notifications: {listed} (e.g. {worst.kind} {worst.date} via {worst.channel}: "
+        f"{worst.status}); {worst.next_step}",
+    )
 
 
 def _lock(lock_path: Path, longest: dt.timedelta) -> Check:
