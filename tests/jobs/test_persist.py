@@ -1,29 +1,31 @@
 import datetime as dt
 import json
 
+from scanctl.engines.base import Pick
 from scanctl.jobs.persist import rank_rows, replace_ranks
 from scanctl.store.db import write_transaction
 from scanctl.store.picks import RANK_COLUMNS
 
 DAY = dt.date(2025, 11, 28)
-PICK = {
-    "ticker": "005930",
-    "name": "삼성전자",
-    "market": "KOSPI",
-    "engine": "v3",
-    "sub_engine": "midterm",
-    "rank": 1,
-    "score": 8.5,
-    "score_label": "강한 매수",
-    "strategy": "midterm",
-    "close": 100500.0,
-    "volume": 15292277.0,
-    "change_rate": -2.9,
-    "indicators": {"EMA20": 99637.6},
-    "trend": {"EMA60_SLOPE20": 360.3},
-    "flags": {"sub_engines": ["midterm"]},
-    "details": {"C1": 3.0},
-}
+PICK = Pick(
+    ticker="005930",
+    name="삼성전자",
+    market="KOSPI",
+    engine="v3",
+    sub_engine="midterm",
+    rank=1,
+    score=8.5,
+    score_label="강한 매수",
+    strategy="midterm",
+    close=100500,
+    volume=15292277,
+    change_rate=-2.9,
+    traded_value=1.537e12,
+    indicators={"EMA20": 99637.6},
+    trend={"EMA60_SLOPE20": 360.3},
+    flags={"sub_engines": ["midterm"]},
+    details={"C1": 3.0},
+)
 
 
 def test_pick_row_is_legacy_compatible():
