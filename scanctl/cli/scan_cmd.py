@@ -106,7 +106,7 @@ def _trigger() -> str:
 def _print_summary(outcome) -> None:
     rows = []
     for version, result in outcome.versions.items():
-        top = ", ".join(f"{p['name']}({p['ticker']})" for p in result.picks[:3])
+        top = ", ".join(f"{p.name}({p.ticker})" for p in result.picks[:3])
         rows.append(
             [
                 version,

@@ -2,7 +2,7 @@
 
 An engine is a pure function ``run(inp: EngineInput, params) -> EngineResult``. Everything it
 reads is in `EngineInput` (built once per run and shared by every version); everything it
-decides is in `EngineResult`: the ranked pick records (ENGINES.md §8.1), a reason code for every
+decides is in `EngineResult`: the ranked picks (`Pick`, ENGINES.md §8.1), a reason code for every
 ticker (§8.5; None = picked), the per-ticker checks for explain records (§8.4) and the run
 record parts (§8.6). Checks are `(N,)` boolean arrays in pipeline order; the first failing one
 is a ticker's reason, so "why was X not picked" reads the same arrays the selection used.
@@ -10,6 +10,7 @@ is a ticker's reason, so "why was X not picked" reads the same arrays the select
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -129,12 +130,45 @@ class CheckList:
         return out
 
 
+@dataclass(frozen=True)
+class Pick:
+    """One pick of an engine: the ENGINES.md §8.1 record.
+
+    ``engine`` is the version; ``sub_engine`` is ``midterm`` / ``v2_lite`` for v3, else None.
+    ``rank`` is 1-based within (version, sub-engine). Values are plain Python (NaN → None,
+    §0.5). ``indicators`` (§8.2), ``trend``, ``flags`` (§8.3) and ``details`` are plain JSON
+    objects: the pick is frozen, but these dicts are shared, so treat them as read-only.
+    """
+
+    ticker: str
+    name: str
+    market: str
+    engine: str
+    sub_engine: str | None
+    rank: int
+    score: float | None
+    score_label: str
+    strategy: str
+    close: int
+    volume: int
+    change_rate: float | None
+    traded_value: float | None
+    indicators: dict[str, Any]
+    trend: dict[str, Any]
+    flags: dict[str, Any]
+    details: dict[str, Any]
+
+    def to_record(self) -> dict[str, Any]:
+        """The §8.1 record as a JSON-ready dict, keys in field order; a deep copy."""
+        return dataclasses.asdict(self)
+
+
 @dataclass(frozen=True, eq=False)
 class SubResult:
     """One engine or sub-engine's outcome (v1, v2; v3 has `midterm` and `v2_lite`)."""
 
     name: str
-    picks: tuple[dict[str, Any], ...]
+    picks: tuple[Pick, ...]
     reasons: np.ndarray
     evaluated: np.ndarray
     matched: np.ndarray
@@ -152,7 +186,7 @@ class EngineResult:
     version
         ``v1``, ``v2`` or ``v3``.
     picks
-        Pick records (ENGINES.md §8.1), in storage order: by sub-engine, then rank.
+        The picks (ENGINES.md §8.1), in storage order: by sub-engine, then rank.
     subs
         Per (sub-)engine reasons, checks and explain hooks.
     run_record
@@ -162,7 +196,7 @@ class EngineResult:
     """
 
     version: str
-    picks: tuple[dict[str, Any], ...]
+    picks: tuple[Pick, ...]
     subs: tuple[SubResult, ...]
     run_record: dict[str, Any]
     params: dict[str, Any]
@@ -170,7 +204,7 @@ class EngineResult:
     @property
     def matched_count(self) -> int:
         """Number of picks (the legacy meaning used by notifications); v3 counts distinct codes."""
-        return len({pick["ticker"] for pick in self.picks})
+        return len({pick.ticker for pick in self.picks})
 
 
 def pre_reasons(inp: EngineInput, min_bars: int = MIN_HISTORY) -> np.ndarray:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scanctl.config import Section, SettingError, setting
-from scanctl.engines.base import Check, EngineInput, plain
+from scanctl.engines.base import Check, EngineInput, Pick, plain
 from scanctl.market.condition import MarketCondition
 
 SWING, POSITION, LONGTERM, WATCH = "스윙", "포지션", "장기", "관찰"  # §4.3 strategies
@@ -353,7 +353,7 @@ def score_components(
 
 
 class Records:
-    """Explain parts and pick records of v1 and v2 (§8.1–8.3); an engine adds its own flags
+    """Explain parts and picks of v1 and v2 (§8.1–8.3); an engine adds its own flags
     in `engine_flags` and may change the §8.3 ``risk_score`` in `risk_score`."""
 
     engine: ClassVar[str]
@@ -391,8 +391,8 @@ class Records:
         details = self.comps.details(i)
         return {"score": score, "score_label": label, "flags": self.flags(i), "details": details}
 
-    def pick(self, i: int, rank: int) -> dict[str, Any]:
-        """The §8.1 pick record of ticker ``i``."""
+    def pick(self, i: int, rank: int) -> Pick:
+        """The pick (§8.1) of ticker ``i`` at ``rank``."""
         inp, bar, sc = self.inp, self.bar, self.inp.scalars
         indicators = {
             key: plain(getattr(bar if hasattr(bar, key) else sc, key)[i]) for key in INDICATORS
@@ -400,25 +400,25 @@ class Records:
         indicators["VOL"] = plain(bar.volume[i])
         trend = {key: plain(getattr(bar, key)[i]) for key in TREND}
         explain = self.explain(i)
-        return {
-            "ticker": str(inp.codes[i]),
-            "name": str(inp.master.names[i]),
-            "market": inp.master.markets[i],
-            "engine": self.engine,
-            "sub_engine": None,
-            "rank": rank,
-            "score": explain["score"],
-            "score_label": explain["score_label"],
-            "strategy": self.strategy[i],
-            "close": int(bar.close[i]),
-            "volume": int(bar.volume[i]),
-            "change_rate": plain(sc.change_rate[i]),
-            "traded_value": plain(inp.universe.traded_value[i]),
-            "indicators": indicators,
-            "trend": {**trend, "ABOVE_CNT5": plain(sc.ABOVE_CNT5[i])},
-            "flags": explain["flags"],
-            "details": explain["details"],
-        }
+        return Pick(
+            ticker=str(inp.codes[i]),
+            name=str(inp.master.names[i]),
+            market=inp.master.markets[i],
+            engine=self.engine,
+            sub_engine=None,
+            rank=rank,
+            score=explain["score"],
+            score_label=explain["score_label"],
+            strategy=self.strategy[i],
+            close=int(bar.close[i]),
+            volume=int(bar.volume[i]),
+            change_rate=plain(sc.change_rate[i]),
+            traded_value=plain(inp.universe.traded_value[i]),
+            indicators=indicators,
+            trend={**trend, "ABOVE_CNT5": plain(sc.ABOVE_CNT5[i])},
+            flags=explain["flags"],
+            details=explain["details"],
+        )
 
     def flags(self, i: int) -> dict[str, Any]:
         """§8.3 flags: the common ones, those v1 and v2 share, then `engine_flags`."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from scanctl.clock import now_kst, today_kst
-from scanctl.engines.base import plain
+from scanctl.engines.base import Pick, plain
 from scanctl.engines.params import RunParams
 from scanctl.errors import DataNotReady, ExitCode, ScanctlError
 from scanctl.jobs import gates
@@ -79,7 +79,7 @@ class VersionOutcome:
     matched_count: int | None = None
     duration_s: float | None = None
     error: str | None = None
-    picks: tuple[dict[str, Any], ...] = ()
+    picks: tuple[Pick, ...] = ()
     rows_written: bool = False
 
     def to_record(self) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def _summaries(outcomes: dict[str, VersionOutcome]) -> dict[str, dict[str, Any]]
         version: {
             "status": result.status,
             "matched_count": result.matched_count or 0,
-            "picks": list(result.picks),
+            "picks": [pick.to_record() for pick in result.picks],
             "error": (result.error or "").split("\n")[0] or None,
         }
         for version, result in outcomes.items()

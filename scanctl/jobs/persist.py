@@ -1,6 +1,6 @@
 """Writing a scan's results: `scan_rank` rows per (date, version) and `scan_runs` rows.
 
-Pick records (ENGINES.md §8.1) become legacy-compatible `scan_rank` rows (PRODUCT.md §4.1); a
+Picks (`Pick`, ENGINES.md §8.1) become legacy-compatible `scan_rank` rows (PRODUCT.md §4.1); a
 (date, version) without picks gets exactly one ``NORESULT`` placeholder. A rerun whose rows are
 the same as the stored ones leaves them untouched (same run_id and created_at), so reruns give
 identical rows; different rows replace the old ones as a whole.
@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
+from scanctl.engines.base import Pick
 from scanctl.store.picks import NORESULT_CODE, RANK_COLUMNS, read_ranks, write_ranks
 from scanctl.store.runs import insert_run_record
 
@@ -31,7 +32,7 @@ def _json(value: Any) -> str:
 
 
 def rank_rows(
-    day: dt.date, version: str, picks: Sequence[dict[str, Any]], anchor_source: str
+    day: dt.date, version: str, picks: Sequence[Pick], anchor_source: str
 ) -> list[dict[str, Any]]:
     """The `scan_rank` rows of one version's picks (without run_id and created_at)."""
     if not picks:
@@ -62,28 +63,27 @@ def rank_rows(
         ]
     rows = []
     for pick in picks:
-        score = pick.get("score")
         rows.append(
             {
                 "date": day.isoformat(),
-                "code": pick["ticker"],
+                "code": pick.ticker,
                 "scanner_version": version,
-                "name": pick["name"],
-                "score": None if score is None else float(score),
-                "score_label": pick["score_label"],
-                "close_price": int(pick["close"]),
-                "volume": int(pick["volume"]),
-                "change_rate": pick["change_rate"],
-                "market": pick["market"],
-                "strategy": pick["strategy"],
-                "indicators": _json(pick["indicators"]),
-                "trend": _json(pick["trend"]),
-                "flags": _json(pick["flags"]),
-                "details": _json(pick["details"]),
-                "rank": int(pick["rank"]),
-                "engine": pick.get("sub_engine") or version,
+                "name": pick.name,
+                "score": None if pick.score is None else float(pick.score),
+                "score_label": pick.score_label,
+                "close_price": int(pick.close),
+                "volume": int(pick.volume),
+                "change_rate": pick.change_rate,
+                "market": pick.market,
+                "strategy": pick.strategy,
+                "indicators": _json(pick.indicators),
+                "trend": _json(pick.trend),
+                "flags": _json(pick.flags),
+                "details": _json(pick.details),
+                "rank": int(pick.rank),
+                "engine": pick.sub_engine or version,
                 "anchor_date": day.isoformat(),
-                "anchor_close": int(pick["close"]),
+                "anchor_close": int(pick.close),
                 "anchor_price_type": "CLOSE",
                 "anchor_source": anchor_source,
             }

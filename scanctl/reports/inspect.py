@@ -172,7 +172,7 @@ def explain_record(
 ) -> dict[str, Any]:
     """The ENGINES.md §8.4 explain record of one ticker for one (sub-)engine."""
     code = str(inp.codes[index])
-    pick = next((p for p in sub.picks if p["ticker"] == code), None)
+    pick = next((p for p in sub.picks if p.ticker == code), None)
     record: dict[str, Any] = {
         "date": day.isoformat(),
         "engine": result.version,
@@ -190,7 +190,7 @@ def explain_record(
         "checks": [] if sub.reasons[index] in NOT_COMPUTABLE else sub.checks.explain(index),
         "matched": bool(sub.matched[index]),
         "picked": pick is not None,
-        "rank": pick["rank"] if pick else None,
+        "rank": pick.rank if pick else None,
         "reason": sub.reasons[index],
         "diagnostic_reason": sub.diagnostic_reasons[index],
     }

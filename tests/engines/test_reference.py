@@ -256,15 +256,15 @@ def assert_agree(case: Case) -> None:
     for name, (version, position) in SUBS.items():
         sub, want = case.results[version].subs[position], expected.outcomes[name]
         assert sub.name == name
-        got_picks = [(p["ticker"], p["rank"], p["strategy"]) for p in sub.picks]
+        got_picks = [(p.ticker, p.rank, p.strategy) for p in sub.picks]
         want_picks = [(p.code, p.rank, p.strategy) for p in want.picks]
         assert got_picks == want_picks, f"{label}: {name} picks"
         for got, pick in zip(sub.picks, want.picks, strict=True):
             if pick.score is None:
-                assert got["score"] is None, f"{label}: {name} {pick.code} score"
+                assert got.score is None, f"{label}: {name} {pick.code} score"
             else:
-                assert math.isclose(got["score"], pick.score, rel_tol=1e-9, abs_tol=1e-12), (
-                    f"{label}: {name} {pick.code} score {got['score']} != {pick.score}"
+                assert math.isclose(got.score, pick.score, rel_tol=1e-9, abs_tol=1e-12), (
+                    f"{label}: {name} {pick.code} score {got.score} != {pick.score}"
                 )
         reasons = dict(zip(codes, sub.reasons.tolist(), strict=True))
         differ = {
@@ -286,14 +286,14 @@ def assert_agree(case: Case) -> None:
     # §7.4: midterm picks by rank, then the pullback picks not picked by midterm
     midterm = [pick.code for pick in expected.outcomes["midterm"].picks]
     pullback = [pick.code for pick in expected.outcomes["v2_lite"].picks]
-    stored = [(pick["ticker"], pick["sub_engine"]) for pick in case.results["v3"].picks]
+    stored = [(pick.ticker, pick.sub_engine) for pick in case.results["v3"].picks]
     want_stored = [(code, "midterm") for code in midterm]
     want_stored += [(code, "v2_lite") for code in pullback if code not in midterm]
     assert stored == want_stored, f"{label}: v3 storage order"
     for pick in case.results["v3"].picks:
-        both = pick["ticker"] in midterm and pick["ticker"] in pullback
-        subs = ["midterm", "v2_lite"] if both else [pick["sub_engine"]]
-        assert pick["flags"]["sub_engines"] == subs, f"{label}: {pick['ticker']}"
+        both = pick.ticker in midterm and pick.ticker in pullback
+        subs = ["midterm", "v2_lite"] if both else [pick.sub_engine]
+        assert pick.flags["sub_engines"] == subs, f"{label}: {pick.ticker}"
 
 
 # --------------------------------------------------------------------------- tests

@@ -69,7 +69,7 @@ def run(tickers, cond=None, **params):
 
 
 def codes(result):
-    return [pick["ticker"] for pick in result.picks]
+    return [pick.ticker for pick in result.picks]
 
 
 def step0(fields, cond=None, **params):
@@ -90,23 +90,23 @@ def test_base_ticker_is_picked_with_the_full_record():
     inp, result = run([ticker("A", BASE), ticker("B", BASE), ticker("C", BASE)])
     assert codes(result) == ["A", "B", "C"]  # equal scores and traded values: code order
     pick = result.picks[0]
-    assert (pick["score"], pick["rank"], pick["engine"], pick["sub_engine"]) == (
+    assert (pick.score, pick.rank, pick.engine, pick.sub_engine) == (
         13.0,
         1,
         "v1",
         None,
     )
-    assert pick["score_label"] == "강한 매수"  # S′ = 13 + (7 − 3) = 17
-    assert pick["strategy"] == "스윙"  # cross ∧ vol_expand ∧ momentum 7 ≥ 6
-    assert (pick["close"], pick["volume"], pick["change_rate"]) == (10_000, 260_000, 1.5)
-    assert pick["indicators"]["VOL"] == 260_000.0 and pick["indicators"]["ATR_PCT"] == 0.02
-    assert pick["trend"] == {
+    assert pick.score_label == "강한 매수"  # S′ = 13 + (7 − 3) = 17
+    assert pick.strategy == "스윙"  # cross ∧ vol_expand ∧ momentum 7 ≥ 6
+    assert (pick.close, pick.volume, pick.change_rate) == (10_000, 260_000, 1.5)
+    assert pick.indicators["VOL"] == 260_000.0 and pick.indicators["ATR_PCT"] == 0.02
+    assert pick.trend == {
         "TEMA20_SLOPE20": 5.0,
         "OBV_SLOPE20": 1_000.0,
         "DEMA10_SLOPE20": 1.0,
         "ABOVE_CNT5": 5,
     }
-    f = pick["flags"]
+    f = pick.flags
     assert (f["signals_basic"], f["signals_additional"], f["signals_count"]) == (4, 3, 7)
     assert (f["min_signals_required"], f["signal_bonus"]) == (3, 4)
     assert (f["raw_score"], f["adjusted_score_for_signals"], f["risk_adjusted_score"]) == (
@@ -122,9 +122,10 @@ def test_base_ticker_is_picked_with_the_full_record():
     assert f["risk_flags"] == dict.fromkeys(
         ("rsi_overbought", "vol_spike", "momentum_weak", "price_exhaustion"), False
     )
-    assert pick["details"]["dema_slope_ok"] == {"ok": True, "w": 0, "gain": 0}
-    assert pick["details"]["total"] == 13.0
-    json.dumps([result.picks, result.run_record, result.params])  # plain JSON (D-19)
+    assert pick.details["dema_slope_ok"] == {"ok": True, "w": 0, "gain": 0}
+    assert pick.details["total"] == 13.0
+    records = [p.to_record() for p in result.picks]
+    json.dumps([records, result.run_record, result.params])  # plain JSON (D-19)
     assert inp.n_tickers == 3
 
 
@@ -255,7 +256,7 @@ def test_preset_multiplier_applies_to_the_score_of_its_step():
     tickers = [ticker(c, BASE) for c in "AB"] + [ticker("C", BASE, volume=210_000.0)]
     _, result = run(tickers)
     assert result.run_record["v1"]["chosen_step"] == 0
-    assert result.picks[2]["score"] == 11.0  # C at step 0: no vol_expand
+    assert result.picks[2].score == 11.0  # C at step 0: no vol_expand
     assert result.params["steps"][1]["vol_ma5_mult"] == 2.0
     _, result = run(tickers[2:])  # alone: steps 0, 1, 2 run, none reaches 3
     explain = result.subs[0].explain_extra(0)
@@ -289,12 +290,12 @@ def test_divergence_bonus_by_market(divergence, market, score, kospi, kosdaq):
     cond = condition(divergence_type=divergence)
     _, result = run([ticker("X", BASE, market=market)], cond, fallback_target_min_bull=1)
     pick = result.picks[0]
-    assert (pick["score"], pick["flags"]["kospi_bonus"], pick["flags"]["kosdaq_bonus"]) == (
+    assert (pick.score, pick.flags["kospi_bonus"], pick.flags["kosdaq_bonus"]) == (
         score,
         kospi,
         kosdaq,
     )
-    assert pick["flags"]["raw_score"] == 13.0
+    assert pick.flags["raw_score"] == 13.0
 
 
 def test_bonus_reorders_and_is_absent_with_status_unknown():
@@ -303,7 +304,7 @@ def test_bonus_reorders_and_is_absent_with_status_unknown():
     assert codes(run(tickers, cond, fallback_target_min_bull=1)[1]) == ["B", "A"]
     unknown = condition("unknown", divergence_type="kospi_up_kosdaq_down")
     result = run(tickers, unknown, fallback_target_min_bull=1)[1]
-    assert codes(result) == ["A", "B"] and result.picks[1]["score"] == 13.0
+    assert codes(result) == ["A", "B"] and result.picks[1].score == 13.0
 
 
 # --------------------------------------------------------------------------- §5.6 fallback
@@ -327,7 +328,7 @@ def test_step1_success():
     assert result.run_record["v1"]["chosen_step"] == 1
     assert result.run_record["v1"]["matched"] == [2, 3]
     assert codes(result) == ["A", "B", "S1"]
-    assert (result.picks[2]["flags"]["fallback_step"], result.picks[2]["flags"]["fallback"]) == (
+    assert (result.picks[2].flags["fallback_step"], result.picks[2].flags["fallback"]) == (
         1,
         True,
     )
@@ -348,7 +349,7 @@ def test_step2_success():
     _, result = run(tickers)
     assert result.run_record["v1"]["chosen_step"] == 2
     assert result.run_record["v1"]["matched"] == [1, 2, 3]
-    assert result.picks[2]["flags"]["min_signals_required"] == 2
+    assert result.picks[2].flags["min_signals_required"] == 2
     assert result.run_record["counts"] == {
         "universe_count": 3,
         "evaluated_count": 3,
@@ -448,7 +449,7 @@ def test_ordering_score_then_traded_value_then_code():
     ]
     _, result = run(tickers)
     assert codes(result) == ["E", "B", "C", "A", "D"]
-    assert [p["rank"] for p in result.picks] == [1, 2, 3, 4, 5]
+    assert [p.rank for p in result.picks] == [1, 2, 3, 4, 5]
 
 
 def test_deterministic_and_independent_of_column_order():

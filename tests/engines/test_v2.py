@@ -80,7 +80,7 @@ def run(tickers, cond=None, **params):
 
 
 def codes(result):
-    return [pick["ticker"] for pick in result.picks]
+    return [pick.ticker for pick in result.picks]
 
 
 def outcome(fields, cond=None, base=BASE, **params):
@@ -98,14 +98,14 @@ def flags(fields, cond=None, base=BASE, **params):
 def test_base_ticker_is_picked_with_the_full_record():
     _, result = run([ticker("A", BASE)])
     pick = result.picks[0]
-    assert (pick["score"], pick["engine"], pick["rank"], pick["change_rate"]) == (
+    assert (pick.score, pick.engine, pick.rank, pick.change_rate) == (
         11.0,
         "v2",
         1,
         -0.5,
     )
-    assert (pick["score_label"], pick["strategy"]) == ("강한 매수", "스윙")
-    f = pick["flags"]
+    assert (pick.score_label, pick.strategy) == ("강한 매수", "스윙")
+    f = pick.flags
     assert (f["raw_score"], f["base_risk_score"], f["additional_risk_6plus"]) == (15.0, 0, 2)
     assert (f["risk_score"], f["risk_multiplier"], f["adjusted_risk_score"]) == (2, 2.0, 4)
     assert (f["adjusted_score"], f["effective_score"], f["short_term_adjust"]) == (11.0, 11.0, 0.0)
@@ -131,9 +131,9 @@ def test_base_ticker_is_picked_with_the_full_record():
     assert (f["momentum_score"], f["trend_score"], f["low_score_reason"]) == (7, 8, None)
     assert f["thresholds"]["gap_max"] == 0.025 and f["thresholds"]["soft_vol_mult"] == 1.6
     assert f["thresholds"]["vol_ma5_mult"] == 2.5 and f["thresholds"]["rsi_ceiling"] == 83.0
-    assert pick["details"]["dema_slope_ok"] == {"ok": True, "w": 2, "gain": 2}
-    assert pick["details"]["total"] == 15.0
-    json.dumps([result.picks, result.run_record, result.params])
+    assert pick.details["dema_slope_ok"] == {"ok": True, "w": 2, "gain": 2}
+    assert pick.details["total"] == 15.0
+    json.dumps([[p.to_record() for p in result.picks], result.run_record, result.params])
 
 
 def test_plain_ticker_scores_six():
@@ -446,8 +446,8 @@ def test_classifier_reads_rsi_tema():
 )
 def test_divergence_bonus(divergence, market, score, kospi, kosdaq):
     _, result = run([ticker("X", BASE, market=market)], condition(divergence_type=divergence))
-    f = result.picks[0]["flags"]
-    assert (result.picks[0]["score"], f["kospi_bonus"], f["kosdaq_bonus"]) == (score, kospi, kosdaq)
+    f = result.picks[0].flags
+    assert (result.picks[0].score, f["kospi_bonus"], f["kosdaq_bonus"]) == (score, kospi, kosdaq)
     assert (f["adjusted_score"], f["effective_score"]) == (11.0, score)
 
 
@@ -536,7 +536,7 @@ def test_cutoffs_by_regime_and_short_term_adjust(regime, risk, v, expected):
         assert result.picks == () and result.subs[0].reasons[0] == "cutoff"
         assert f["horizons"] == []
     else:
-        assert result.picks[0]["flags"]["horizons"] == expected
+        assert result.picks[0].flags["horizons"] == expected
     assert result.run_record["v2"]["regime"] == regime
 
 
@@ -597,9 +597,9 @@ def test_status_unknown_no_cutoffs_first_top_k_candidates():
     _, result = run(tickers, cond)
     assert codes(result) == ["T0", "T1", "T2", "T3", "T4"]
     assert result.subs[0].reasons.tolist()[5:] == ["not_in_top_k", "not_in_top_k"]
-    f = result.picks[0]["flags"]
+    f = result.picks[0].flags
     assert (f["horizons"], f["short_term_adjust"], f["effective_score"]) == (None, None, None)
-    assert (result.picks[0]["score"], f["kospi_bonus"]) == (6.0, False)
+    assert (result.picks[0].score, f["kospi_bonus"]) == (6.0, False)
     assert result.subs[0].explain_extra(6)["score"] == 0.0
     record = result.run_record["v2"]
     assert record["gate"] == {"open": True, "why": "status_not_ok"}
@@ -671,7 +671,7 @@ def test_tables_are_overridable_and_merged():
     assert record["short_term_adjust"] == {"0": 0.0, "1": 0.5, "2+": 2.0}
     cond = condition(short_term_risk_score=3)
     _, result = run([ticker("X", BASE)], cond, **p.to_record())
-    assert result.picks[0]["flags"]["effective_score"] == 9.0  # 11 − 2.0
+    assert result.picks[0].flags["effective_score"] == 9.0  # 11 − 2.0
 
 
 @pytest.mark.parametrize(

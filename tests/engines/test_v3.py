@@ -176,19 +176,19 @@ def check_passed(result, name: str, code: str, index: int = 0) -> bool:
 
 def test_default_ticker_passes_both_and_is_merged():
     result = run([T()])
-    assert [p["ticker"] for p in result.picks] == ["000010"]
+    assert [p.ticker for p in result.picks] == ["000010"]
     pick = result.picks[0]
-    assert (pick["engine"], pick["sub_engine"], pick["strategy"], pick["rank"]) == (
+    assert (pick.engine, pick.sub_engine, pick.strategy, pick.rank) == (
         "v3",
         "midterm",
         "midterm",
         1,
     )
-    assert pick["flags"]["sub_engines"] == ["midterm", "v2_lite"]
-    assert pick["flags"]["v2_lite"]["rank"] == 1
-    assert pick["flags"]["v2_lite"]["flags"]["touch_bar"] == 0
-    assert sub(result, "v2_lite").picks[0]["score"] is None
-    assert sub(result, "v2_lite").picks[0]["score_label"] == "눌림목"
+    assert pick.flags["sub_engines"] == ["midterm", "v2_lite"]
+    assert pick.flags["v2_lite"]["rank"] == 1
+    assert pick.flags["v2_lite"]["flags"]["touch_bar"] == 0
+    assert sub(result, "v2_lite").picks[0].score is None
+    assert sub(result, "v2_lite").picks[0].score_label == "눌림목"
     assert list(sub(result, "midterm").reasons) == [None]
     assert list(sub(result, "v2_lite").reasons) == [None]
     assert result.matched_count == 1
@@ -405,9 +405,9 @@ def test_c5_return_band(r20, expected):
 def test_score_sum_and_label(rsi, r20, c3, c5, score, label):
     tk = T(close=11500.0, ema20=(11000.0,) * 3, ema60=10000.0, vma5=8e5, rsi=rsi, r20=r20)
     pick = run([tk]).picks[0]
-    assert pick["score"] == pytest.approx(score)
-    assert pick["score_label"] == label
-    assert pick["details"] == pytest.approx(
+    assert pick.score == pytest.approx(score)
+    assert pick.score_label == label
+    assert pick.details == pytest.approx(
         {"C1": 3.0, "C2": 2.0, "C3": c3, "C4": 0.0, "C5": c5, "pr": 1.0}
     )
 
@@ -506,9 +506,9 @@ def test_status_unknown_does_not_route_pullback():
     pull = sub(result, "v2_lite")
     assert list(pull.reasons) == ["regime_gate", "regime_gate"]
     assert list(pull.diagnostic_reasons) == [None, "volume_contraction"]
-    assert [p["sub_engine"] for p in result.picks] == ["midterm", "midterm"]
-    assert all(p["flags"]["sub_engines"] == ["midterm"] for p in result.picks)
-    assert all(p["flags"]["market_condition_status"] == "unknown" for p in result.picks)
+    assert [p.sub_engine for p in result.picks] == ["midterm", "midterm"]
+    assert all(p.flags["sub_engines"] == ["midterm"] for p in result.picks)
+    assert all(p.flags["market_condition_status"] == "unknown" for p in result.picks)
 
 
 def test_pullback_disabled():
@@ -588,12 +588,12 @@ def test_top_n_cut_and_not_in_top_k():
     ]
     result = run(tickers, prm=params(top_n=2, pullback={"top_n": 1}))
     midterm = sub(result, "midterm")
-    assert [(p["ticker"], p["rank"]) for p in midterm.picks] == [("000002", 1), ("000003", 2)]
+    assert [(p.ticker, p.rank) for p in midterm.picks] == [("000002", 1), ("000003", 2)]
     assert list(midterm.reasons) == ["not_in_top_k", None, None]
-    assert midterm.picks[0]["score"] - midterm.picks[1]["score"] == pytest.approx(0.5)
+    assert midterm.picks[0].score - midterm.picks[1].score == pytest.approx(0.5)
     pull = sub(result, "v2_lite")
     # all three match pullback with DIST_EMA20 0.02: ties → traded value (equal) → code
-    assert [p["ticker"] for p in pull.picks] == ["000001"]
+    assert [p.ticker for p in pull.picks] == ["000001"]
     assert list(pull.reasons) == [None, "not_in_top_k", "not_in_top_k"]
 
 
@@ -604,8 +604,8 @@ def test_midterm_tie_break_traded_value_then_code():
         T(code="000002", value=9e9),
     ]
     result = run(tickers, cond=condition(regime="bull"))
-    assert [p["ticker"] for p in result.picks] == ["000002", "000001", "000003"]
-    scores = {p["score"] for p in result.picks}
+    assert [p.ticker for p in result.picks] == ["000002", "000001", "000003"]
+    scores = {p.score for p in result.picks}
     assert len(scores) == 1  # equal slopes → pr 0.5 each → identical scores
 
 
@@ -617,13 +617,13 @@ def test_pullback_order_by_dist_ema20_ascending():
         T(code="000004", dist=0.02, rsi=90.0, value=3e10),
     ]
     result = run(tickers)
-    assert [(p["ticker"], p["rank"]) for p in result.picks] == [
+    assert [(p.ticker, p.rank) for p in result.picks] == [
         ("000002", 1),
         ("000004", 2),
         ("000003", 3),
         ("000001", 4),
     ]
-    assert all(p["flags"]["sub_engines"] == ["v2_lite"] for p in result.picks)
+    assert all(p.flags["sub_engines"] == ["v2_lite"] for p in result.picks)
 
 
 def test_merge_storage_order_and_ranks():
@@ -633,7 +633,7 @@ def test_merge_storage_order_and_ranks():
         T(code="000003", vma5=2e6),  # midterm only (no volume contraction), midterm rank 2
     ]
     result = run(tickers)
-    stored = [(p["ticker"], p["sub_engine"], p["rank"]) for p in result.picks]
+    stored = [(p.ticker, p.sub_engine, p.rank) for p in result.picks]
     # 000003 has C4 = 2 (q = 2) vs 000002's C4 = 2·0.1/0.7: it ranks first
     assert stored == [
         ("000003", "midterm", 1),
@@ -641,10 +641,10 @@ def test_merge_storage_order_and_ranks():
         ("000001", "v2_lite", 1),
     ]
     merged = result.picks[1]
-    assert merged["flags"]["sub_engines"] == ["midterm", "v2_lite"]
-    assert merged["flags"]["v2_lite"]["rank"] == 2
-    assert merged["flags"]["v2_lite"]["flags"]["checks"]["reversal_bar"] is True
-    assert [p["ticker"] for p in sub(result, "v2_lite").picks] == ["000001", "000002"]
+    assert merged.flags["sub_engines"] == ["midterm", "v2_lite"]
+    assert merged.flags["v2_lite"]["rank"] == 2
+    assert merged.flags["v2_lite"]["flags"]["checks"]["reversal_bar"] is True
+    assert [p.ticker for p in sub(result, "v2_lite").picks] == ["000001", "000002"]
     assert result.matched_count == 3
     assert result.run_record["counts"]["matched_count"] == 3
     assert result.run_record["v3"]["v2_lite"]["merged_count"] == 1
@@ -657,28 +657,28 @@ def test_merge_storage_order_and_ranks():
 def test_pick_record_fields():
     result = run([T()], cond=condition(regime="bull"))
     pick = result.picks[0]
-    assert list(pick) == [
+    assert list(pick.to_record()) == [
         "ticker", "name", "market", "engine", "sub_engine", "rank", "score", "score_label",
         "strategy", "close", "volume", "change_rate", "traded_value", "indicators", "trend",
         "flags", "details",
     ]  # fmt: skip
-    assert (pick["name"], pick["market"], pick["close"], pick["volume"]) == (
+    assert (pick.name, pick.market, pick.close, pick.volume) == (
         "name000010",
         "KOSPI",
         10000,
         1000000,
     )
-    assert pick["traded_value"] == 1e10 and pick["change_rate"] == 0.5
-    assert pick["indicators"] == {
+    assert pick.traded_value == 1e10 and pick.change_rate == 0.5
+    assert pick.indicators == {
         "EMA20": 9800.0, "EMA60": 9000.0, "RSI14": 60.0, "VMA5": 9e5, "VMA20": 1e6, "R20": 0.10,
         "turnover20": 5e9, "close": 10000.0,
     }  # fmt: skip
-    assert pick["trend"] == {
+    assert pick.trend == {
         "TEMA20_SLOPE20": 1.5, "OBV_SLOPE20": 2.5, "DEMA10_SLOPE20": 3.5, "ABOVE_CNT5": 3,
         "EMA60_SLOPE20": 10.0, "EMA60_SLOPE20_PCT": 10.0 / 9000.0,
     }  # fmt: skip
-    flags = pick["flags"]
-    assert flags["trading_strategy"] == "midterm" and flags["label"] == pick["score_label"]
+    flags = pick.flags
+    assert flags["trading_strategy"] == "midterm" and flags["label"] == pick.score_label
     assert (flags["target_profit"], flags["stop_loss"], flags["holding_period"]) == (
         0.10,
         -0.07,
@@ -692,7 +692,7 @@ def test_pick_record_fields():
          "overextended"], True,
     )  # fmt: skip
     assert flags["evaluated_set_size"] == 1 and flags["slope_percentile"] == 1.0
-    json.dumps(result.picks, allow_nan=False)
+    json.dumps([p.to_record() for p in result.picks], allow_nan=False)
     json.dumps(result.run_record, allow_nan=False)
     json.dumps(result.params, allow_nan=False)
 
@@ -700,17 +700,17 @@ def test_pick_record_fields():
 def test_pullback_record_fields():
     result = run([T(rsi=90.0)])
     pick = result.picks[0]
-    assert (pick["sub_engine"], pick["strategy"], pick["score"], pick["score_label"]) == (
+    assert (pick.sub_engine, pick.strategy, pick.score, pick.score_label) == (
         "v2_lite",
         "v2_lite",
         None,
         "눌림목",
     )
-    assert pick["indicators"] == {
+    assert pick.indicators == {
         "EMA20": 9800.0, "EMA60": 9000.0, "VMA5": 9e5, "VMA20": 1e6, "H20": 10500.0,
         "HIGH_AGE": 5, "PB_DEPTH": 0.05, "DIST_EMA20": 0.02, "turnover20": 5e9, "close": 10000.0,
     }  # fmt: skip
-    flags = pick["flags"]
+    flags = pick.flags
     assert (flags["target_profit"], flags["stop_loss"], flags["holding_period"]) == (
         0.05,
         -0.02,
@@ -718,18 +718,18 @@ def test_pullback_record_fields():
     )
     assert flags["touch_bar"] == 0 and flags["sub_engines"] == ["v2_lite"]
     assert len(flags["checks"]) == 10 and all(flags["checks"].values())
-    assert pick["details"]["reversal_bar"] == {
+    assert pick.details["reversal_bar"] == {
         "close": 10000.0,
         "open": 9900.0,
         "prev_close": 9950.0,
     }
-    assert pick["details"]["DIST_EMA20"] == 0.02
+    assert pick.details["DIST_EMA20"] == 0.02
 
 
 def test_risk_flags_informational():
     tk = T(rsi_tema=80.5, volume=3.1e6, vma5=1e6, macd_duration=2, up_days5=4)
     # vma5 = 1e6 = VMA20 fails volume_contraction: pullback does not pick; midterm does
-    flags = run([tk]).picks[0]["flags"]
+    flags = run([tk]).picks[0].flags
     assert flags["risk_flags"] == {
         "rsi_overbought": True,  # 80.5 > 80
         "vol_spike": True,  # 3.1e6 > 3 · 1e6
@@ -766,10 +766,13 @@ def test_empty_result():
 def test_deterministic():
     tickers = [T(code=f"{i:06d}", rsi=50 + i % 7, dist=0.01 * (i % 3)) for i in range(30)]
     first, second = run(tickers), run(list(reversed(tickers)))
-    dump = json.dumps(first.picks, sort_keys=True)
-    assert dump == json.dumps(run(tickers).picks, sort_keys=True)
+
+    def dump(result):
+        return json.dumps([p.to_record() for p in result.picks], sort_keys=True)
+
+    assert dump(first) == dump(run(tickers))
     # the column order of the input does not change the picks
-    assert json.dumps(second.picks, sort_keys=True) == dump
+    assert dump(second) == dump(first)
 
 
 def test_window_lookback_must_match():

@@ -14,6 +14,7 @@ from scanctl.engines.base import (
     CheckList,
     EngineInput,
     EngineResult,
+    Pick,
     SubResult,
     computable,
     plain,
@@ -52,23 +53,23 @@ def compute(inp: EngineInput, params: Params) -> EngineResult:
     return EngineResult(NAME, picks, (sub,), {"counts": counts}, params.to_record())
 
 
-def _pick(inp: EngineInput, i: int, rank: int) -> dict:
-    return {
-        "ticker": str(inp.codes[i]),
-        "name": str(inp.master.names[i]),
-        "market": inp.master.markets[i],
-        "engine": NAME,
-        "sub_engine": None,
-        "rank": rank,
-        "score": plain(inp.scalars.change_rate[i]),
-        "score_label": "상승",
-        "strategy": "rise",
-        "close": int(inp.window.close[-1, i]),
-        "volume": int(inp.window.volume[-1, i]),
-        "change_rate": plain(inp.scalars.change_rate[i]),
-        "traded_value": plain(inp.universe.traded_value[i]),
-        "indicators": {},
-        "trend": {},
-        "flags": {"trading_strategy": "rise"},
-        "details": {},
-    }
+def _pick(inp: EngineInput, i: int, rank: int) -> Pick:
+    return Pick(
+        ticker=str(inp.codes[i]),
+        name=str(inp.master.names[i]),
+        market=inp.master.markets[i],
+        engine=NAME,
+        sub_engine=None,
+        rank=rank,
+        score=plain(inp.scalars.change_rate[i]),
+        score_label="상승",
+        strategy="rise",
+        close=int(inp.window.close[-1, i]),
+        volume=int(inp.window.volume[-1, i]),
+        change_rate=plain(inp.scalars.change_rate[i]),
+        traded_value=plain(inp.universe.traded_value[i]),
+        indicators={},
+        trend={},
+        flags={"trading_strategy": "rise"},
+        details={},
+    )

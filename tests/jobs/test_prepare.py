@@ -21,7 +21,7 @@ def test_picked_iff_no_reason_and_runs_are_deterministic(scan_db):
     for version in ("v1", "v2", "v3"):
         result = run_engine(version, prepared, params)
         for sub in result.subs:
-            picked = {p["ticker"] for p in sub.picks}
+            picked = {p.ticker for p in sub.picks}
             no_reason = {
                 str(prepared.inputs[220].codes[i])
                 for i in np.flatnonzero(np.array([r is None for r in sub.reasons]))

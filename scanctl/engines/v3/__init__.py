@@ -7,7 +7,7 @@
 2. `evaluate_midterm` (``midterm.py``, §7.2): seven checks, score C1 … C5, top_n by score.
 3. `evaluate_pullback` (``pullback.py``, §7.3): ten checks, top_n by DIST_EMA20; computed as
    diagnostics when not routed.
-4. Pick records (§8.1–8.3, `_record`) and the merge of a ticker picked by both (§7.4, `_merge`).
+4. Picks (§8.1–8.3, `_pick`) and the merge of a ticker picked by both (§7.4, `_merge`).
 5. One `SubResult` per sub-engine with §8.4 reasons (`_reasons`) and `explain_extra`.
 6. The run record (§8.6, `_run_record`) and the effective parameters.
 
@@ -61,6 +61,7 @@ Resolved ambiguities (choices of this implementation):
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -76,6 +77,7 @@ from scanctl.engines.base import (
     REGIME_GATE,
     EngineInput,
     EngineResult,
+    Pick,
     SubResult,
     plain,
     pre_reasons,
@@ -95,6 +97,7 @@ ROUTE_STATUS, ROUTE_REGIME, ROUTE_RISK = "ok", "neutral", "normal"  # §7.1
 # §4.1 base risk (informational for v3, §8.3): fixed at the v1/v2 defaults.
 # §4.1 risk for v3's records: vol_spike_threshold 3.0 and momentum_duration_min 3 (§9.3).
 _RISK_DEFAULTS = SimpleNamespace(vol_spike_threshold=3.0, momentum_duration_min=3)
+EXPLAIN_KEYS = ("score", "score_label", "flags", "details")  # §8.4 parts from §8.1–8.3
 # §8.3 thresholds: the configured limits each sub-engine's checks use.
 THRESHOLD_KEYS = {
     midterm.NAME: (
@@ -264,11 +267,11 @@ def run_v3(inp: EngineInput, params: V3Params) -> EngineResult:
         for index in outcome.picked.tolist():
             picked_by.setdefault(index, []).append(name)
     mid_picks = [
-        _record(inp, midterm.NAME, mid, index, rank, picked_by[index])
+        _pick(inp, midterm.NAME, mid, index, rank, picked_by[index])
         for rank, index in enumerate(mid.picked.tolist(), start=1)
     ]
     pull_picks = [
-        _record(inp, pullback.NAME, pull, index, rank, picked_by[index])
+        _pick(inp, pullback.NAME, pull, index, rank, picked_by[index])
         for rank, index in enumerate(pull.picked.tolist(), start=1)
     ]
     mid_picks, stored = _merge(mid_picks, pull_picks)
@@ -286,25 +289,50 @@ def run_v3(inp: EngineInput, params: V3Params) -> EngineResult:
     )
 
 
-def _merge(mid_picks: list[dict], pull_picks: list[dict]) -> tuple[list[dict], list[dict]]:
-    """§7.4: (midterm records with merged pullback info, storage order of all picks)."""
-    pull_by_code = {pick["ticker"]: pick for pick in pull_picks}
+def _merge(mid_picks: list[Pick], pull_picks: list[Pick]) -> tuple[list[Pick], list[Pick]]:
+    """§7.4: (midterm picks with merged pullback info, storage order of all picks)."""
+    pull_by_code = {pick.ticker: pick for pick in pull_picks}
     merged = []
     for pick in mid_picks:
-        twin = pull_by_code.get(pick["ticker"])
+        twin = pull_by_code.get(pick.ticker)
         if twin is not None:
-            nested = {"rank": twin["rank"], "flags": copy.deepcopy(twin["flags"])}
-            flags = {**pick["flags"], "v2_lite": nested}
-            pick = {**pick, "flags": flags}
+            nested = {"rank": twin.rank, "flags": copy.deepcopy(twin.flags)}
+            pick = dataclasses.replace(pick, flags={**pick.flags, "v2_lite": nested})
         merged.append(pick)
-    mid_codes = {pick["ticker"] for pick in mid_picks}
-    return merged, merged + [pick for pick in pull_picks if pick["ticker"] not in mid_codes]
+    mid_codes = {pick.ticker for pick in mid_picks}
+    return merged, merged + [pick for pick in pull_picks if pick.ticker not in mid_codes]
 
 
-def _record(
-    inp: EngineInput, sub: str, outcome: Outcome, index: int, rank: int | None, sub_engines: list
+def _pick(
+    inp: EngineInput, sub: str, outcome: Outcome, index: int, rank: int, sub_engines: list
+) -> Pick:
+    """The pick (§8.1) of ticker ``index`` for sub-engine ``sub`` at ``rank``."""
+    explain = _explain(inp, sub, outcome, index, sub_engines)
+    return Pick(
+        ticker=str(inp.codes[index]),
+        name=str(inp.master.names[index]),
+        market=inp.master.markets[index],
+        engine=VERSION,
+        sub_engine=sub,
+        rank=rank,
+        score=explain["score"],
+        score_label=explain["score_label"],
+        strategy=sub,
+        close=_as_int(inp.window.close[-1, index]),
+        volume=_as_int(inp.window.volume[-1, index]),
+        change_rate=plain(inp.scalars.change_rate[index]),
+        traded_value=plain(inp.universe.traded_value[index]),
+        indicators=outcome.indicators(inp, index),
+        trend=_trend(inp, index),
+        flags=explain["flags"],
+        details=explain["details"],
+    )
+
+
+def _explain(
+    inp: EngineInput, sub: str, outcome: Outcome, index: int, sub_engines: list
 ) -> dict[str, Any]:
-    """The §8.1 record of ticker ``index`` for sub-engine ``sub`` (rank None: explain only)."""
+    """score, score_label, flags and details (§8.1, §8.3) of ticker ``index`` for ``sub``."""
     params = outcome.params
     label = outcome.label(index)
     score = plain(outcome.score[index]) if isinstance(outcome, MidtermOutcome) else None
@@ -321,25 +349,7 @@ def _record(
         **outcome.flags(index),
         "sub_engines": list(sub_engines),
     }
-    return {
-        "ticker": str(inp.codes[index]),
-        "name": str(inp.master.names[index]),
-        "market": inp.master.markets[index],
-        "engine": VERSION,
-        "sub_engine": sub,
-        "rank": rank,
-        "score": score,
-        "score_label": label,
-        "strategy": sub,
-        "close": _as_int(inp.window.close[-1, index]),
-        "volume": _as_int(inp.window.volume[-1, index]),
-        "change_rate": plain(inp.scalars.change_rate[index]),
-        "traded_value": plain(inp.universe.traded_value[index]),
-        "indicators": outcome.indicators(inp, index),
-        "trend": _trend(inp, index),
-        "flags": flags,
-        "details": outcome.details(index),
-    }
+    return {"score": score, "score_label": label, "flags": flags, "details": outcome.details(index)}
 
 
 def _as_int(value: float) -> int | None:
@@ -392,7 +402,7 @@ def _sub_result(
     inp: EngineInput,
     sub: str,
     outcome: Outcome,
-    picks: list[dict],
+    picks: list[Pick],
     picked_by: dict[int, list[str]],
     gated: bool,
 ) -> SubResult:
@@ -401,12 +411,12 @@ def _sub_result(
 
     def explain_extra(index: int) -> dict[str, Any]:
         """score, score_label, flags, details of ticker ``index`` (§8.4; None when not computed)."""
-        record = by_index.get(index)
-        if record is None and outcome.computable[index]:
-            record = _record(inp, sub, outcome, index, None, picked_by.get(index, []))
-        if record is None:
-            return {"score": None, "score_label": None, "flags": None, "details": None}
-        return {key: record[key] for key in ("score", "score_label", "flags", "details")}
+        pick = by_index.get(index)
+        if pick is not None:
+            return {key: getattr(pick, key) for key in EXPLAIN_KEYS}
+        if outcome.computable[index]:
+            return _explain(inp, sub, outcome, index, picked_by.get(index, []))
+        return dict.fromkeys(EXPLAIN_KEYS)
 
     return SubResult(
         name=sub,
