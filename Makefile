@@ -24,9 +24,10 @@ demo: $(STAMP)
 	$(SCANCTL) scan --version all --date $$($(LAST_DATE))
 	$(SCANCTL) show --limit 5
 
+# The suite runs on every core (pytest-xdist); each worker builds its session fixtures once.
 test: $(STAMP)
 	$(BIN)/ruff check scanctl tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check scanctl tests
