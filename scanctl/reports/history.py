@@ -14,7 +14,7 @@ from scanctl.errors import BadInput
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import last_bar_date
 from scanctl.store.picks import latest_pick_date, picks_on
-from scanctl.store.runs import recent_runs
+from scanctl.store.runs import SCAN_RUNS_COLUMNS, recent_runs
 
 SHOW_COLUMNS = (
     "date",
@@ -65,19 +65,8 @@ def stored_picks(
     return shown, rows
 
 
-RUN_COLUMNS = (
-    "run_id",
-    "date",
-    "scanner_version",
-    "trigger",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "status",
-    "universe_count",
-    "matched_count",
-    "error",
-)
+# What `runs` shows of a run: every stored column but the condition and parameters.
+RUN_COLUMNS = tuple(c for c in SCAN_RUNS_COLUMNS if c not in ("market_condition", "params"))
 
 
 def run_history(
