@@ -5,13 +5,15 @@ which runs the CLI in process."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +23,23 @@ from pytest_httpserver import HTTPServer
 REPO = Path(__file__).resolve().parents[1]
 SHARED_KRX = REPO.parent / "shared" / "data" / "krx"
 PINNED_NOW = "2025-11-28T18:00:00"  # a Friday evening in Seoul, after the close
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> tuple[Path, object]:
+    """A store file built once per test run and shared by every pytest-xdist worker: the first
+    worker builds it under a lock, the others wait and reuse it. ``build(path)`` writes the file
+    and returns a picklable value (kept beside it). Tests copy the file, never write to it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path, value_path = shared / name, shared / f"{name}.value"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            building = shared / f"{name}.building"
+            value = build(building)
+            value_path.write_bytes(pickle.dumps(value))
+            os.replace(building, path)
+    return path, pickle.loads(value_path.read_bytes())
 
 
 @pytest.fixture(autouse=True)
@@ -91,13 +110,18 @@ def real_krx_import(tmp_path_factory):
     from scanctl.store.db import open_db
     from scanctl.store.importer import import_files
 
-    path = tmp_path_factory.mktemp("real-krx") / "real.db"
-    db = open_db(path)
-    report = import_files(
-        db, SHARED_KRX / "ohlcv.csv.gz", SHARED_KRX / "tickers.csv", SHARED_KRX / "indexes.csv.gz"
-    )
-    db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
-    return path, report
+    def build(path: Path):
+        db = open_db(path)
+        report = import_files(
+            db,
+            SHARED_KRX / "ohlcv.csv.gz",
+            SHARED_KRX / "tickers.csv",
+            SHARED_KRX / "indexes.csv.gz",
+        )
+        db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+        return report
+
+    return built_once(tmp_path_factory, "real-krx.db", build)
 
 
 @pytest.fixture
@@ -115,13 +139,14 @@ def demo_seed1_template(tmp_path_factory) -> Path:
     from scanctl.providers.demo import install_demo_market
     from scanctl.store.db import open_db
 
-    path = tmp_path_factory.mktemp("demo-seed1") / "demo.db"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SCANCTL_NOW", PINNED_NOW)
-        db = open_db(path)
-        install_demo_market(db, n_tickers=300, n_sessions=260, seed=1)
-        db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
-    return path
+    def build(path: Path) -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SCANCTL_NOW", PINNED_NOW)
+            db = open_db(path)
+            install_demo_market(db, n_tickers=300, n_sessions=260, seed=1)
+            db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+
+    return built_once(tmp_path_factory, "demo-seed1.db", build)[0]
 
 
 def scanctl_command(*args: str) -> list[str]:

@@ -9,21 +9,22 @@ import pytest
 
 from scanctl.providers.demo import install_demo_market
 from scanctl.store.db import open_db
+from tests.conftest import built_once
 
 DEMO_LAST_SESSION = "2025-11-28"  # SCANCTL_NOW is pinned to that Friday, 18:00 KST
 
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCANCTL_NOW", "2025-11-28T18:00:00")
-    db = open_db(path)
-    install_demo_market(db, n_tickers=300, n_sessions=240, seed=2)
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.conn.close()
-    mp.undo()
-    return path
+    def build(path):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SCANCTL_NOW", "2025-11-28T18:00:00")
+            db = open_db(path)
+            install_demo_market(db, n_tickers=300, n_sessions=240, seed=2)
+            db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.conn.close()
+
+    return built_once(tmp_path_factory, "demo-template.db", build)[0]
 
 
 @pytest.fixture
