@@ -20,6 +20,7 @@ from scanctl.engines.v3 import MidtermParams, PullbackParams, V3Params
 from scanctl.errors import ConfigError
 from scanctl.market.params import MarketParams, ScanOptions, UniverseParams
 from scanctl.settings import read_sources as load_config
+from tests.declared import out_of_range as declared_out_of_range
 
 SECTIONS: tuple[type[Section], ...] = (
     UniverseParams,
@@ -51,16 +52,7 @@ def out_of_range(rule: Rule) -> list[object]:
     """One value beyond each declared bound (and one outside the choices)."""
     if rule.choices is not None:
         return [["nope"]] if rule.kind == "texts" else ["nope"]
-    values: list[object] = []
-    if rule.ge is not None:
-        values.append(rule.ge - 1)
-    if rule.gt is not None:
-        values.append(rule.gt)
-    if rule.le is not None:
-        values.append(rule.le + 1)
-    if rule.lt is not None:
-        values.append(rule.lt)
-    return values
+    return list(declared_out_of_range(rule))
 
 
 def bounded_cases() -> list[tuple[type[Section], str, object]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -143,6 +143,15 @@ def _identify(db_path: Path) -> int:
             "point --db / SCANCTL_DB at a scanctl store"
         )
     return version
+
+
+def column_list(table: str, columns: Sequence[str], known: Sequence[str]) -> str:
+    """``columns`` joined for a SELECT of ``table``, refusing a name that is not one of its
+    ``known`` columns (the names go into the SQL text)."""
+    unknown = [column for column in columns if column not in known]
+    if unknown:
+        raise ValueError(f"not a {table} column: {', '.join(unknown)}")
+    return ", ".join(columns)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlite_utils
 
+from scanctl.store.db import column_list
+
 NORESULT_CODE = "NORESULT"
 RANK_COLUMNS = (
     "date",
@@ -42,10 +44,7 @@ RANK_COLUMNS = (
 
 
 def _columns(columns: Sequence[str]) -> str:
-    unknown = [column for column in columns if column not in RANK_COLUMNS]
-    if unknown:
-        raise ValueError(f"not a scan_rank column: {', '.join(unknown)}")
-    return ", ".join(columns)
+    return column_list("scan_rank", columns, RANK_COLUMNS)
 
 
 def latest_pick_date(db: sqlite_utils.Database) -> str | None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
+from scanctl.store.db import column_list
+
 SCAN_RUNS_COLUMNS = (
     "run_id",
     "date",
@@ -26,10 +28,7 @@ SCAN_RUNS_COLUMNS = (
 
 
 def _columns(columns: Sequence[str]) -> str:
-    unknown = [column for column in columns if column not in SCAN_RUNS_COLUMNS]
-    if unknown:
-        raise ValueError(f"not a scan_runs column: {', '.join(unknown)}")
-    return ", ".join(columns)
+    return column_list("scan_runs", columns, SCAN_RUNS_COLUMNS)
 
 
 def insert_run_record(db: sqlite_utils.Database, record: Mapping[str, Any]) -> None:
