@@ -1,13 +1,16 @@
 """A replayed year (issue 11 item 9): the documented cron line, driven day after day with a
 pinned clock against a loopback Naver serving a deterministic market as it stood on each day.
 
-The weekdays replayed are contiguous blocks: the weeks of the three CSAT days (close 16:30),
-the weeks around closures (Chuseok, Seollal, the year-end), and ordinary weeks drawn with a
-fixed seed; in one of those the provider is down for a whole day. Each block starts from a store
-holding every bar before it and results for the sessions its catch-up window reaches, as the
-days before it would have left them. For each weekday D the test runs, in process,
-``scan --version all --sync --catch-up`` at D 15:42 KST (crontab.example) and ``status --json``
-at D 18:00, and asserts the unattended guarantees (README "Running unattended")."""
+The weekdays replayed, all in 2024-01-01 … 2026-12-31, come from the KRX calendar: every
+late-close day and its neighbours, every weekday closure with the weekday before and after it,
+and ``RANDOM_DAYS`` more drawn with a fixed seed; on one of those the provider is down for the
+whole day, and the next session is replayed too. Contiguous weekdays form a block; the blocks,
+in date order, are dealt into ``CHUNKS`` tests (so pytest-xdist spreads them), each walking its
+own store forward in time. Before a block the store holds every bar before it and results for
+the sessions its first catch-up window reaches, as the days before it would have left them. For
+each weekday D the test runs, in process, ``scan --version all --sync --catch-up`` at D 15:42 KST
+(crontab.example) and ``status --json`` at D 18:00, and asserts the unattended guarantees
+(README "Running unattended")."""
 
 from __future__ import annotations
 
@@ -36,23 +39,12 @@ from tests.providers.naver_server import (
 )
 
 VERSIONS = ("v2", "v3")
-CSAT_DAYS = (dt.date(2024, 11, 14), dt.date(2025, 11, 13), dt.date(2026, 11, 19))
-FIRST_SESSION, LAST_DAY = dt.date(2022, 7, 1), dt.date(2026, 12, 31)
+FIRST_DAY, LAST_DAY = dt.date(2024, 1, 1), dt.date(2026, 12, 31)
+FIRST_SESSION = dt.date(2022, 7, 1)  # the market starts here: lookback before the first day
 CATCH_UP = 5  # [scan] catch_up_sessions, default
-
-# (first, last) weekdays of each block around a late close or a closure
-AROUND = [
-    (dt.date(2024, 9, 12), dt.date(2024, 9, 20)),  # Chuseok 2024 (16-18 closed)
-    (dt.date(2024, 11, 11), dt.date(2024, 11, 15)),  # CSAT 2024
-    (dt.date(2024, 12, 27), dt.date(2025, 1, 3)),  # year-end closure 2024-12-31
-    (dt.date(2025, 1, 24), dt.date(2025, 1, 31)),  # Seollal 2025 (27-30 closed)
-    (dt.date(2025, 10, 1), dt.date(2025, 10, 10)),  # Chuseok 2025 (3, 6-9 closed)
-    (dt.date(2025, 11, 10), dt.date(2025, 11, 14)),  # CSAT 2025
-    (dt.date(2026, 2, 13), dt.date(2026, 2, 19)),  # Seollal 2026 (16-18 closed)
-    (dt.date(2026, 11, 16), dt.date(2026, 11, 20)),  # CSAT 2026
-]
-ORDINARY_WEEKS = 3
-DOWN_WEEK, DOWN_WEEKDAY = 0, 1  # the provider is down on the Tuesday of the first drawn week
+RANDOM_DAYS = 60
+SEED = 20261202
+CHUNKS = 6
 
 
 def weekdays(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -60,28 +52,58 @@ def weekdays(first: dt.date, last: dt.date) -> list[dt.date]:
     return [day for day in days if day.weekday() < 5]
 
 
-def ordinary_weeks(calendar: KrxCalendar, taken: list[tuple[dt.date, dt.date]]) -> list:
-    """``ORDINARY_WEEKS`` Monday–Friday weeks of 2024-01 … 2026-12 drawn with a fixed seed:
-    every weekday a regular session, away from the other blocks."""
-    rng = random.Random(20261202)
-    mondays = weekdays(dt.date(2024, 1, 8), dt.date(2026, 12, 21))
-    mondays = [day for day in mondays if day.weekday() == 0]
-    chosen: list[tuple[dt.date, dt.date]] = []
-    while len(chosen) < ORDINARY_WEEKS:
-        monday = rng.choice(mondays)
-        week = weekdays(monday, monday + dt.timedelta(4))
-        near = any(
-            first - dt.timedelta(21) <= monday <= last + dt.timedelta(21)
-            for first, last in taken + chosen
-        )
-        regular = all(
-            calendar.check(day).is_session
-            and calendar.check(day).close.strftime("%H:%M") == "15:30"
-            for day in week
-        )
-        if regular and not near:
-            chosen.append((week[0], week[-1]))
-    return chosen
+def late_close(calendar: KrxCalendar, day: dt.date) -> bool:
+    checked = calendar.check(day)
+    return checked.is_session and checked.close.strftime("%H:%M") != "15:30"
+
+
+class Plan:
+    """What the replay walks: the days, the provider's down day and the blocks, derived once
+    from the calendar and the seed."""
+
+    def __init__(self, calendar: KrxCalendar) -> None:
+        every = weekdays(FIRST_DAY, LAST_DAY)
+        index = {day: n for n, day in enumerate(every)}
+
+        def around(day: dt.date) -> set[dt.date]:
+            n = index[day]
+            return set(every[max(n - 1, 0) : n + 2])
+
+        self.late = [day for day in every if late_close(calendar, day)]
+        self.closed = [day for day in every if not calendar.check(day).is_session]
+        special: set[dt.date] = set()
+        for day in self.late + self.closed:
+            special |= around(day)
+        # random regular sessions away from the special days; the first is the down day,
+        # replayed with the session after it (whose catch-up heals it)
+        rng = random.Random(SEED)
+        ordinary = [
+            day
+            for n, day in enumerate(every[:-1])
+            if not special & around(day) and calendar.next_session(day) == every[n + 1]
+        ]
+        drawn = sorted(rng.sample(ordinary, RANDOM_DAYS))
+        self.down = drawn[rng.randrange(RANDOM_DAYS)]
+        self.after_down = calendar.next_session(self.down)
+        self.days = sorted(special | set(drawn) | {self.after_down})
+        self.random = drawn
+        blocks: list[list[dt.date]] = []
+        for day in self.days:
+            if blocks and index[day] == index[blocks[-1][-1]] + 1:
+                blocks[-1].append(day)
+            else:
+                blocks.append([day])
+        self.blocks = blocks
+
+    def chunk(self, n: int) -> list[list[dt.date]]:
+        """The ``n``-th of ``CHUNKS`` runs of consecutive blocks, of about equal weekdays."""
+        share = len(self.days) / CHUNKS
+        chunks: list[list[list[dt.date]]] = [[] for _ in range(CHUNKS)]
+        done = 0
+        for block in self.blocks:
+            chunks[min(int(done / share), CHUNKS - 1)].append(block)
+            done += len(block)
+        return chunks[n]
 
 
 class DatedNaver(FakeNaver):
@@ -136,7 +158,7 @@ def compact(iso: str) -> str:
 def market():
     calendar = KrxCalendar()
     sessions = calendar.sessions_in_range(FIRST_SESSION, LAST_DAY)
-    return calendar, generate_demo_market(sessions, n_tickers=40, seed=11)
+    return calendar, Plan(calendar), generate_demo_market(sessions, n_tickers=40, seed=11)
 
 
 def serve(market) -> DatedNaver:
@@ -163,30 +185,52 @@ def query(db, sql, *args):
         conn.close()
 
 
-def test_replayed_days_deliver_every_session_once(market, tmp_path, server, monkeypatch):
+def test_plan_covers_what_the_issue_names(market):
+    """Every late-close day, every weekday next to a closure, the random days and the down day
+    with the session after it are replayed, each in exactly one chunk."""
+    calendar, plan, _ = market
+    assert plan.late == [dt.date(2024, 11, 14), dt.date(2025, 11, 13), dt.date(2026, 11, 19)]
+    days = set(plan.days)
+    for day in plan.closed:
+        before = max(d for d in weekdays(day - dt.timedelta(7), day) if d < day)
+        after = min(d for d in weekdays(day, day + dt.timedelta(7)) if d > day)
+        assert {day, before, after} <= days | {dt.date(2023, 12, 29), dt.date(2027, 1, 1)}
+    assert len(plan.random) == RANDOM_DAYS and set(plan.random) <= days
+    assert plan.down in plan.random and plan.after_down in days
+    chunked = [day for n in range(CHUNKS) for block in plan.chunk(n) for day in block]
+    assert chunked == plan.days  # each day once, in date order
+    assert all(plan.chunk(n) for n in range(CHUNKS))
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_replayed_days_deliver_every_session_once(chunk, market, tmp_path, server, monkeypatch):
     started = time.perf_counter()
-    calendar, demo = market
+    calendar, plan, demo = market
     assert cron_command().split()[1:] == ["scan", "--version", "all", "--sync", "--catch-up",
                                           ">>", "/var/log/scanctl/scan.log", "2>&1"]  # fmt: skip
-    ordinary = ordinary_weeks(calendar, AROUND)
-    blocks = sorted(AROUND + ordinary)
-    down_day = weekdays(*ordinary[DOWN_WEEK])[DOWN_WEEKDAY]
-    after_down = calendar.next_session(down_day)
+    blocks = plan.chunk(chunk)
+    down_day, after_down = plan.down, plan.after_down
 
     server.expect_request("/hook").respond_with_data("{}", content_type="application/json")
     fake = serve(demo)
     config = tmp_path / "config.toml"
     db_path = tmp_path / "scanctl.db"
+    seeded = [0]  # demo.sessions[:seeded[0]] are in the store
 
     def seed(before: dt.date) -> None:
-        """Every bar, ticker and index bar dated before ``before`` (idempotent)."""
+        """Every bar, ticker and index bar dated before ``before``, added to what the store
+        holds (the blocks walk forward in time)."""
         stop = bisect.bisect_left(demo.sessions, before)
+        first = demo.sessions[seeded[0]].isoformat()
         db = open_db(db_path)
         with write_transaction(db):
             upsert_tickers(db, demo.tickers)
-            upsert_bars(db, list(demo.bar_rows(0, stop)), "naver")
-            upsert_index_bars(db, [r for r in demo.index_rows if r[0] < before.isoformat()])
+            upsert_bars(db, list(demo.bar_rows(seeded[0], stop)), "naver")
+            upsert_index_bars(
+                db, [r for r in demo.index_rows if first <= r[0] < before.isoformat()]
+            )
         db.conn.close()
+        seeded[0] = max(seeded[0], stop)
 
     def at(day: dt.date, clock: str) -> None:
         monkeypatch.setenv("SCANCTL_NOW", f"{day.isoformat()}T{clock}")
@@ -206,8 +250,7 @@ def test_replayed_days_deliver_every_session_once(market, tmp_path, server, monk
             f'webhook_url = "{server.url_for("/hook")}"\ndaily = true\n'
         )
         head = ("--db", str(db_path), "--config", str(config))
-        for first, last in blocks:
-            days = weekdays(first, last)
+        for days in blocks:
             # the store as the days before the block left it: bars, and results for the
             # sessions the first run's catch-up window reaches
             seed(days[0])
@@ -275,7 +318,7 @@ def test_replayed_days_deliver_every_session_once(market, tmp_path, server, monk
                     "SELECT min(started_at) FROM scan_runs WHERE date = ? AND trigger = 'cron'",
                     day.isoformat(),
                 )[0][0]
-                if day in CSAT_DAYS:  # the 15:42 run waited for 16:30 + 10 minutes
+                if day in plan.late:  # the 15:42 run waited for 16:30 + 10 minutes
                     figures["late_closes"] += 1
                     assert calendar.check(day).close.strftime("%H:%M") == "16:30"
                     assert started_at >= f"{day.isoformat()}T16:40", started_at
@@ -299,18 +342,19 @@ def test_replayed_days_deliver_every_session_once(market, tmp_path, server, monk
                 assert state.returncode == 0, {n: c for n, c in checks.items() if not c["ok"]}
                 assert all(c["ok"] for c in checks.values())
 
-    replayed = [day for block in blocks for day in weekdays(*block)]
+    replayed = [day for block in blocks for day in block]
     figures["runtime_s"] = round(time.perf_counter() - started, 1)
     every_daily = [
         json.loads(req.data)
         for req, _ in server.log
         if req.path == "/hook" and json.loads(req.data)["kind"] == "daily"
     ]
-    print(f"\nreplay: {len(blocks)} blocks ({len(replayed)} weekdays), ordinary weeks {ordinary},"
-          f" provider down {down_day}: {figures}")  # fmt: skip
+    print(f"\nreplay chunk {chunk}: {len(blocks)} blocks, {len(replayed)} weekdays"
+          f" {replayed[0]} … {replayed[-1]}, provider down {down_day}: {figures}")  # fmt: skip
     n_sessions = sum(calendar.check(day).is_session for day in replayed)
-    assert figures["sessions"] == n_sessions - 1  # every session but the down day
+    down = int(down_day in replayed)
+    assert figures["sessions"] == n_sessions - down  # every session but the down day
     assert figures["holidays"] == len(replayed) - n_sessions
     assert figures["messages"] == len(every_daily) == figures["sessions"]
-    assert figures["catch_ups"] == 1
-    assert figures["late_closes"] == len(CSAT_DAYS)
+    assert figures["catch_ups"] == down
+    assert figures["late_closes"] == len(set(plan.late) & set(replayed))
