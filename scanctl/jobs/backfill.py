@@ -3,8 +3,9 @@
 The bars of the whole range are read once; each session is then scanned on a view of that
 panel that is exactly what `scan --date D` would read, so the stored rows are identical to a
 per-date scan (tested). Indicators cannot be shared between dates: every date's window starts
-at a different bar and the EMAs are seeded there (ENGINES.md §0.4), so they are computed per
-date, from memory. Each date is written in its own transaction (trigger `backfill`): an
+at a different bar and the EMAs are seeded there (ENGINES.md §0.4); instead the windows of
+consecutive dates are computed side by side in one batch (`prepare_runs`), for the universe
+members only. Each date is written in its own transaction (trigger `backfill`): an
 interrupted backfill leaves whole dates behind, and a rerun replaces each (date, version).
 """
 
@@ -20,9 +21,9 @@ import sqlite_utils
 
 from scanctl.clock import check_range
 from scanctl.errors import BadInput, DataNotReady, ExitCode
-from scanctl.jobs.daily import save_session, scan_session
+from scanctl.jobs.daily import run_versions, save_session
 from scanctl.jobs.gates import check_data
-from scanctl.jobs.prepare import load_market_data
+from scanctl.jobs.prepare import load_market_data, prepare_runs
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.lock import run_lock
 from scanctl.store.panel import stored_dates
@@ -107,10 +108,12 @@ def run_backfill(
         lookback = params.max_lookback(versions)
         extra = len(stored_dates(db, todo[-1], len(sessions) + 1))
         data = load_market_data(db, todo[-1], lookback, params.market, extra_sessions=extra)
-        for number, day in enumerate(todo, start=1):
+        prepared_runs = prepare_runs(data, todo, params, versions)
+        for number, prepared in enumerate(prepared_runs, start=1):
+            day = prepared.date
             if progress:
                 progress(number, len(todo), day)
-            condition, results = scan_session(data.until(day), day, params, versions)
+            condition, results = run_versions(prepared, params, versions)
             save_session(db, day, "backfill", results, condition, params)
             outcome.scanned[day.isoformat()] = {
                 version: {"status": r.status, "matched_count": r.matched_count}

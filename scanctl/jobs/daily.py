@@ -32,7 +32,13 @@ from scanctl.engines.params import RunParams
 from scanctl.errors import DataNotReady, ExitCode, ScanctlError
 from scanctl.jobs import gates
 from scanctl.jobs.persist import RunRow, insert_run, rank_rows, replace_ranks
-from scanctl.jobs.prepare import MarketData, load_market_data, prepare_inputs, run_engine
+from scanctl.jobs.prepare import (
+    MarketData,
+    PreparedRun,
+    load_market_data,
+    prepare_inputs,
+    run_engine,
+)
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import main_source_on
@@ -361,7 +367,18 @@ def scan_session(
     """Steps 5 of one date: inputs prepared once, then each version in isolation."""
     progress = progress or (lambda _: None)
     progress("prepare")
-    prepared = prepare_inputs(data, day, params, versions)
+    return run_versions(prepare_inputs(data, day, params, versions), params, versions, progress)
+
+
+def run_versions(
+    prepared: PreparedRun,
+    params: RunParams,
+    versions: tuple[str, ...],
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], dict[str, VersionOutcome]]:
+    """Each version on one date's prepared inputs, in isolation: the condition's record and
+    every version's outcome."""
+    progress = progress or (lambda _: None)
     outcomes = {}
     for version in versions:
         progress(version)
@@ -369,7 +386,7 @@ def scan_session(
     return prepared.condition.to_record(), outcomes
 
 
-def _run_version(version: str, prepared, params: RunParams) -> VersionOutcome:
+def _run_version(version: str, prepared: PreparedRun, params: RunParams) -> VersionOutcome:
     """Run one engine; any exception is this version's failure, never the run's."""
     run_id = f"{prepared.date.isoformat()}-{version}-{uuid.uuid4().hex[:12]}"
     started_at = now_kst()

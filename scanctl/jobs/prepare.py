@@ -1,15 +1,24 @@
 """From the store to engine inputs: ENGINES.md §0.2 steps 1–5, done once for every version.
 
 `load_market_data` reads the panel, the ticker master and the index series once;
-`prepare_inputs` builds the base universe, the market condition, the final universe and the
-indicators (once per distinct lookback); `run_engine` runs one version on its input.
+`prepare_runs` builds, for each scan date, the base universe, the market condition, the final
+universe and the indicators (once per distinct lookback); `run_engine` runs one version on its
+input.
+
+Only what the engines read is computed. The universe and the condition read the last few bars
+of every ticker (`WINDOW_ROWS`); the engines' windows and indicators are cut and computed for
+the final universe's members only (plus any ticker asked for by name, e.g. by `inspect`):
+a picked ticker is always a member, and every engine value of a member is the same whatever
+other columns are computed beside it, because columns never interact. A backfill computes the
+indicators of many dates in one batch, their windows side by side.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -17,12 +26,12 @@ import sqlite_utils
 
 from scanctl.engines import registry
 from scanctl.engines.base import EngineInput, EngineResult
-from scanctl.engines.compute import window_indicators
+from scanctl.engines.compute import batch_indicators
 from scanctl.engines.params import RunParams
-from scanctl.market.condition import MarketCondition, market_condition
+from scanctl.market.condition import WINDOW_ROWS, MarketCondition, market_condition
 from scanctl.market.params import MarketParams
-from scanctl.market.universe import build_universe, resize_limits
-from scanctl.market.window import evaluation_window
+from scanctl.market.universe import Universe, build_universe, resize_limits
+from scanctl.market.window import BarIndex, Window
 from scanctl.store.panel import Panel, read_older_bars, read_panel
 from scanctl.store.tickers import IndexSeries, TickerMaster, read_index_series, read_ticker_master
 
@@ -33,6 +42,10 @@ PANEL_MARGIN = 60
 # Index bars read per series: §3 needs ≥ 65 bars on P and Q and a 60-session hysteresis; US
 # trend terms look at up to 200 bars.
 INDEX_SESSIONS = 320
+# Columns of the engines' windows computed in one batch (a backfill's consecutive dates): enough
+# to step through the rows once for ~20 dates of a 200-member universe, small enough to keep
+# the batch's windows within tens of MB.
+BATCH_COLUMNS = 4096
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +55,11 @@ class MarketData:
     panel: Panel
     master: TickerMaster
     indexes: dict[str, IndexSeries]
+
+    @cached_property
+    def bar_index(self) -> BarIndex:
+        """Where each ticker's bars sit in the panel, built once for every window cut."""
+        return BarIndex(self.panel)
 
     def until(self, day: dt.date) -> MarketData:
         """The view of a scan of ``day`` within data loaded once for a range (backfill).
@@ -115,42 +133,109 @@ class PreparedRun:
         return self.inputs[params.lookback(version)]
 
 
+@dataclass(frozen=True, eq=False)
+class _Universes:
+    """One date's universe and condition, and the columns its engines evaluate."""
+
+    day: dt.date
+    condition: MarketCondition
+    final: Universe
+    record: dict[str, Any]
+    columns: np.ndarray
+
+
 def prepare_inputs(
-    data: MarketData, day: dt.date, params: RunParams, versions: Iterable[str]
+    data: MarketData,
+    day: dt.date,
+    params: RunParams,
+    versions: Iterable[str],
+    also: Collection[str] | None = (),
 ) -> PreparedRun:
     """ENGINES.md §0.2 steps 2–5 for ``day``: universes, market condition, indicators.
 
-    The universe and the condition depend only on the last few bars, so they are computed once
-    on the longest window; indicators are computed once per distinct lookback.
+    ``also`` names tickers the engines evaluate besides the final universe's members (their
+    reasons and explain records; `inspect`); None evaluates every ticker of the panel.
     """
+    (prepared,) = prepare_runs(data, [day], params, versions, also)
+    return prepared
+
+
+def prepare_runs(
+    data: MarketData,
+    days: Iterable[dt.date],
+    params: RunParams,
+    versions: Iterable[str],
+    also: Collection[str] | None = (),
+    batch_columns: int = BATCH_COLUMNS,
+) -> Iterator[PreparedRun]:
+    """`prepare_inputs` of each of ``days`` (ascending) from one `MarketData`, in order.
+
+    Universes and conditions are built date by date; the indicators of consecutive dates are
+    computed together once their windows reach ``batch_columns`` columns.
+    """
+    versions = tuple(versions)
     lookbacks = sorted({params.lookback(version) for version in versions}, reverse=True)
-    widest = evaluation_window(data.panel, day, max(lookbacks[0], 6))
-    base = build_universe(widest, data.master, params.universe)
+    wanted = None if also is None else np.isin(data.panel.codes, list(also))
+    pending: list[_Universes] = []
+    for day in days:
+        pending.append(_universes(data, day, params, wanted))
+        if sum(len(item.columns) for item in pending) >= batch_columns:
+            yield from _with_indicators(data, pending, lookbacks)
+            pending = []
+    yield from _with_indicators(data, pending, lookbacks)
+
+
+def _universes(
+    data: MarketData, day: dt.date, params: RunParams, wanted: np.ndarray | None
+) -> _Universes:
+    """§0.2 steps 2–4 of ``day``: base universe, market condition, final universe; they read
+    only the last `WINDOW_ROWS` bars of every ticker."""
+    recent = data.bar_index.window(day, WINDOW_ROWS)
+    view = data.until(day)
+    base = build_universe(recent, data.master, params.universe)
     condition = market_condition(
-        data.panel, widest, data.master, base, data.indexes, day, params.market
+        view.panel, recent, data.master, base, view.indexes, day, params.market
     )
     kospi_limit, kosdaq_limit = resize_limits(params.universe, condition)
     final = base
     if (kospi_limit, kosdaq_limit) != (base.kospi_limit, base.kosdaq_limit):
-        final = build_universe(widest, data.master, params.universe, kospi_limit, kosdaq_limit)
-    inputs = {}
+        final = build_universe(recent, data.master, params.universe, kospi_limit, kosdaq_limit)
+    evaluated = np.ones(len(final.codes), bool) if wanted is None else final.member | wanted
+    return _Universes(day, condition, final, final.to_record(base), np.flatnonzero(evaluated))
+
+
+def _with_indicators(
+    data: MarketData, pending: list[_Universes], lookbacks: list[int]
+) -> Iterator[PreparedRun]:
+    """§0.2 step 5 for the pending dates: their windows and indicators, batch by lookback."""
+    if not pending:
+        return
+    inputs: list[dict[int, EngineInput]] = [{} for _ in pending]
     for lookback in lookbacks:
-        window = (
-            widest if lookback == widest.lookback else evaluation_window(data.panel, day, lookback)
+        windows: list[Window] = [
+            data.bar_index.window(item.day, lookback, item.columns) for item in pending
+        ]
+        computed = batch_indicators(windows)
+        for n, (item, window, (indicators, scalars)) in enumerate(
+            zip(pending, windows, computed, strict=True)
+        ):
+            inputs[n][lookback] = EngineInput(
+                date=item.day,
+                window=window,
+                indicators=indicators,
+                scalars=scalars,
+                master=data.master.take(item.columns),
+                universe=item.final.take(item.columns),
+                condition=item.condition,
+            )
+        del windows, computed
+    for item, engine_inputs in zip(pending, inputs, strict=True):
+        yield PreparedRun(
+            date=item.day,
+            inputs=engine_inputs,
+            condition=item.condition,
+            universe_record=item.record,
         )
-        indicators, scalars = window_indicators(window)
-        inputs[lookback] = EngineInput(
-            date=day,
-            window=window,
-            indicators=indicators,
-            scalars=scalars,
-            master=data.master,
-            universe=final,
-            condition=condition,
-        )
-    return PreparedRun(
-        date=day, inputs=inputs, condition=condition, universe_record=final.to_record(base)
-    )
 
 
 def run_engine(version: str, prepared: PreparedRun, params: RunParams) -> EngineResult:

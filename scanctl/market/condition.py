@@ -72,6 +72,10 @@ if TYPE_CHECKING:
     from scanctl.store.panel import Panel
     from scanctl.store.tickers import IndexSeries, TickerMaster
 
+# The deepest the condition reads into the evaluation window: the volume trend's bar on D and
+# the 5 before it (§3.2); the universe reads only the last row.
+WINDOW_ROWS = 6
+
 VERSION = "scanctl-mc-1"  # §3.8
 MIN_PROXY_BARS = 65  # §3.1
 
@@ -342,8 +346,10 @@ def market_condition(
 def _check_inputs(window: Window, master: TickerMaster, universe: Universe, day: dt.date) -> None:
     if window.date != day:
         raise ValueError(f"window is for {window.date}, not the scan date {day}")
-    if window.lookback < 6:
-        raise ValueError(f"window lookback must be ≥ 6 for the volume trend, got {window.lookback}")
+    if window.lookback < WINDOW_ROWS:
+        raise ValueError(
+            f"window lookback must be ≥ {WINDOW_ROWS} for the volume trend, got {window.lookback}"
+        )
     for name, codes in (("ticker master", master.codes), ("base universe", universe.codes)):
         if codes is not window.codes and not np.array_equal(codes, window.codes):
             raise ValueError(f"{name} is not aligned with the window codes")
@@ -359,10 +365,10 @@ def _breadth(window: Window, member: np.ndarray) -> tuple[float | None, int]:
 
 def _volume_trend(window: Window, member: np.ndarray) -> tuple[float | None, int]:
     """§3.2 volume_trend_ratio over members with ≥ 6 bars: mean of v_D / mean(5 bars before)."""
-    cols = np.flatnonzero(member & window.bar_on_date & (window.n_bars >= 6))
+    cols = np.flatnonzero(member & window.bar_on_date & (window.n_bars >= WINDOW_ROWS))
     if not len(cols):
         return None, 0
-    volumes = window.volume[-6:, cols]
+    volumes = window.volume[-WINDOW_ROWS:, cols]
     return float((volumes[-1] / volumes[:-1].mean(axis=0)).mean()), len(cols)
 
 

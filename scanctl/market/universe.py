@@ -24,6 +24,7 @@ Resolved ambiguities:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -101,6 +102,16 @@ class Universe:
     def size(self) -> int:
         """Number of members."""
         return int(self.member.sum())
+
+    def take(self, columns: np.ndarray) -> Universe:
+        """The universe of the tickers at ``columns`` only (an engine's evaluated set); the
+        limits and the unknown-type count stay those of the whole market."""
+        arrays = {
+            f.name: getattr(self, f.name)[columns]
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
+        return dataclasses.replace(self, **arrays)
 
     def member_indices(self) -> np.ndarray:
         """Column indices of the members, ordered by the tie-break of ENGINES.md §0.5."""

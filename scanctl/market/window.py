@@ -54,6 +54,71 @@ class Window:
         return self.close.shape[0]
 
 
+class BarIndex:
+    """Where every ticker's bars sit in a panel, so that windows are cut by gathering.
+
+    Built once per panel (one cumulative count over the ``(S, N)`` validity flags); each
+    window is then a gather of ``(L, K)`` cells for the K columns asked for, whatever the
+    panel's depth: a backfill cuts hundreds of windows from one long panel, and the engines'
+    windows are cut for the universe members only.
+    """
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        has_bar = panel.has_bar
+        # counts[r, j]: bars of ticker j on rows ≤ r; rows_of[k, j]: the row of its k-th bar
+        self.counts = np.cumsum(has_bar, axis=0, dtype=np.int32)
+        depth = int(self.counts[-1].max()) if self.counts.size else 0
+        self.rows_of = np.zeros((max(depth, 1), len(panel.codes)), dtype=np.int32)
+        rows, cols = np.nonzero(has_bar)
+        self.rows_of[self.counts[rows, cols] - 1, cols] = rows
+
+    def window(self, day: dt.date, lookback: int, columns: np.ndarray | None = None) -> Window:
+        """The right-aligned window of scan date ``day`` for ``columns`` (every ticker when
+        None); the same cells as `evaluation_window` gives for those columns."""
+        if lookback < 1:
+            raise ValueError(f"lookback must be ≥ 1, got {lookback}")
+        panel = self.panel
+        cols = np.arange(len(panel.codes)) if columns is None else np.asarray(columns, np.intp)
+        end = int(np.searchsorted(panel.dates, np.datetime64(day, "D"), side="right"))
+        if end and len(cols):
+            count = self.counts[end - 1, cols].astype(np.intp)
+        else:
+            count = np.zeros(len(cols), dtype=np.intp)
+        n_bars = np.minimum(count, lookback)
+        # the k-th bar of column j sits on row rows_of[k, j]; rows above the window are absent
+        nth = count - lookback + np.arange(lookback)[:, None]
+        absent = nth < 0
+        rows = self.rows_of[np.maximum(nth, 0), cols]
+
+        def cut(values: np.ndarray) -> np.ndarray:
+            taken = values[rows, cols]
+            taken[absent] = np.nan
+            return taken
+
+        has = n_bars > 0
+        first = self.rows_of[np.where(has, count - n_bars, 0), cols]
+        last = self.rows_of[np.where(has, count - 1, 0), cols]
+        nat = np.datetime64("NaT")
+        dates = panel.dates if len(panel.dates) else np.array([nat], dtype="datetime64[D]")
+        first_date = np.where(has, dates[first], nat)
+        last_date = np.where(has, dates[last], nat)
+        return Window(
+            date=day,
+            codes=panel.codes[cols],
+            open=cut(panel.open),
+            high=cut(panel.high),
+            low=cut(panel.low),
+            close=cut(panel.close),
+            volume=cut(panel.volume),
+            value=cut(panel.value),
+            n_bars=n_bars.astype(np.int64),
+            bar_on_date=last_date == np.datetime64(day, "D"),
+            first_date=first_date.astype("datetime64[D]"),
+            last_date=last_date.astype("datetime64[D]"),
+        )
+
+
 def evaluation_window(panel: Panel, day: dt.date, lookback: int) -> Window:
     """Cut the right-aligned window of every ticker for scan date ``day``.
 
@@ -74,44 +139,4 @@ def evaluation_window(panel: Panel, day: dt.date, lookback: int) -> Window:
     """
     if lookback < 1:
         raise ValueError(f"lookback must be ≥ 1, got {lookback}")
-    end = int(np.searchsorted(panel.dates, np.datetime64(day, "D"), side="right"))
-    n_codes = len(panel.codes)
-    n_rows = min(lookback, end)
-    # Stable sort of the validity flags puts each column's absent rows first and keeps the bars
-    # in date order after them: the last `n_rows` rows are the right-aligned window.
-    valid = ~np.isnan(panel.close[:end])
-    order = np.ascontiguousarray(np.argsort(valid, axis=0, kind="stable")[end - n_rows :])
-    del valid
-
-    def cut(values: np.ndarray) -> np.ndarray:
-        taken = np.take_along_axis(values[:end], order, axis=0)
-        if n_rows == lookback:
-            return taken
-        out = np.full((lookback, n_codes), np.nan)
-        out[lookback - n_rows :] = taken
-        return out
-
-    closes = cut(panel.close)
-    n_bars = np.isfinite(closes).sum(axis=0)
-    columns = np.arange(n_codes)
-    nat = np.datetime64("NaT")
-    if n_rows:
-        first_row = np.clip(n_rows - n_bars, 0, n_rows - 1)
-        first_date = np.where(n_bars > 0, panel.dates[order[first_row, columns]], nat)
-        last_date = np.where(n_bars > 0, panel.dates[order[-1]], nat)
-    else:
-        first_date = last_date = np.full(n_codes, nat, dtype="datetime64[D]")
-    return Window(
-        date=day,
-        codes=panel.codes,
-        open=cut(panel.open),
-        high=cut(panel.high),
-        low=cut(panel.low),
-        close=closes,
-        volume=cut(panel.volume),
-        value=cut(panel.value),
-        n_bars=n_bars.astype(np.int64),
-        bar_on_date=last_date == np.datetime64(day, "D"),
-        first_date=first_date,
-        last_date=last_date,
-    )
+    return BarIndex(panel).window(day, lookback)

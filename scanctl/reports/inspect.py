@@ -98,7 +98,7 @@ def inspect_ticker(
         )
     lookback = params.max_lookback(versions)
     data = load_market_data(db, day, lookback, params.market)
-    prepared = prepare_inputs(data, day, params, versions)
+    prepared = prepare_inputs(data, day, params, versions, also=(code,))
     inp = prepared.input_for(params, versions[0])
     index = int(np.searchsorted(inp.codes, code))
     results = {version: run_engine(version, prepared, params) for version in versions}

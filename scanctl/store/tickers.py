@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ class TickerMaster:
     security_types: np.ndarray
     managed: np.ndarray
     halted: np.ndarray
+
+    def take(self, columns: np.ndarray) -> TickerMaster:
+        """The master fields of the codes at ``columns`` only."""
+        return TickerMaster(*(getattr(self, f.name)[columns] for f in dataclasses.fields(self)))
 
 
 def read_ticker_master(db: sqlite_utils.Database, codes: np.ndarray) -> TickerMaster:

@@ -231,7 +231,7 @@ def run_case(built: dict[str, Any], store: str, day: str, variant: int | None = 
         date = dt.date.fromisoformat(day)
         try:
             market = load_market_data(db, date, LOOKBACK, PARAMS.market)
-            prepared = prepare_inputs(market, date, PARAMS, VERSIONS)
+            prepared = prepare_inputs(market, date, PARAMS, VERSIONS, also=None)
         finally:
             db.conn.close()
         if variant is not None:

@@ -80,9 +80,14 @@ def test_a_new_engine_is_one_module_and_one_entry(scan_db):
         verdict = json.loads(inspected.stdout)["versions"]["toy"]
         assert verdict["picked"] is True and verdict["rank"] == 1 and verdict["reason"] is None
 
-        bad = cli(scan_db, "scan", "--version", "toy", "--no-notify", env={
-            "SCANCTL_ENGINES_TOY_TOP_N": "0"
-        })
+        bad = cli(
+            scan_db,
+            "scan",
+            "--version",
+            "toy",
+            "--no-notify",
+            env={"SCANCTL_ENGINES_TOY_TOP_N": "0"},
+        )
         assert bad.exit_code == 2
         assert "[engines.toy] top_n must be an integer ≥ 1, got 0" in bad.stderr
         assert "(from SCANCTL_ENGINES_TOY_TOP_N)" in bad.stderr

@@ -62,3 +62,56 @@ def test_date_before_the_panel_and_bad_lookback():
     assert w.n_bars.tolist() == [0, 0, 0, 0] and not w.bar_on_date.any()
     with pytest.raises(ValueError, match="lookback"):
         evaluation_window(P, dt.date(2025, 1, 8), 0)
+
+
+def reference_window(panel: Panel, day: dt.date, lookback: int, column: int) -> np.ndarray:
+    """Column ``column``'s window by the definition: its last min(L, n) bars ≤ D, right-aligned."""
+    rows = [
+        r
+        for r in range(len(panel.dates))
+        if panel.dates[r] <= np.datetime64(day) and not np.isnan(panel.close[r, column])
+    ][-lookback:]
+    out = np.full(lookback, np.nan)
+    if rows:
+        out[lookback - len(rows) :] = panel.close[rows, column]
+    return out
+
+
+def test_bar_index_cuts_any_columns_as_the_definition_does():
+    """Random halts, listings and delistings; every date, several lookbacks, column subsets."""
+    from scanctl.market.window import BarIndex
+
+    rng = np.random.default_rng(7)
+    n_dates, n_codes = 40, 9
+    close = rng.uniform(1, 100, (n_dates, n_codes))
+    close[rng.random((n_dates, n_codes)) < 0.3] = np.nan  # halts
+    close[:25, 0] = np.nan  # listed late
+    close[10:, 1] = np.nan  # delisted
+    close[:, 2] = np.nan  # never traded
+    dates = np.datetime64("2025-01-01") + np.arange(n_dates)
+    random_panel = Panel(
+        dates=dates,
+        codes=np.array([f"{i:06d}" for i in range(n_codes)], dtype="U6"),
+        open=close + 1, high=close + 2, low=close - 1, close=close,
+        volume=close * 10, value=close * 100,
+    )  # fmt: skip
+    index = BarIndex(random_panel)
+    subset = np.array([0, 2, 5, 8])
+    for row in range(-1, n_dates):
+        day = (dates[0] + row).astype(dt.date)
+        for lookback in (1, 6, 25, 60):
+            whole = evaluation_window(random_panel, day, lookback)
+            part = index.window(day, lookback, subset)
+            assert list(part.codes) == list(whole.codes[subset])
+            for column in range(n_codes):
+                expected = reference_window(random_panel, day, lookback, column)
+                assert np.array_equal(whole.close[:, column], expected, equal_nan=True)
+                assert np.array_equal(whole.volume[:, column], expected * 10, equal_nan=True)
+                bars = int(np.isfinite(expected).sum())
+                assert whole.n_bars[column] == bars
+            for name in ("open", "close", "value", "n_bars", "bar_on_date"):
+                values = getattr(whole, name)[..., subset]
+                assert np.array_equal(getattr(part, name), values, equal_nan=values.dtype == float)
+            for name in ("first_date", "last_date"):
+                values = getattr(whole, name)[subset]
+                assert np.array_equal(getattr(part, name), values, equal_nan=True)
