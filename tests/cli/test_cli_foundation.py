@@ -28,6 +28,21 @@ def test_help_does_not_import_heavy_libraries():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_store_does_not_import_pandas_and_pandas_still_imports():
+    """sqlite-utils is loaded without its eager pandas import (scanctl/__init__.py); a
+    command that needs pandas imports it as usual afterwards."""
+    code = (
+        "import sys; import scanctl.store.db, scanctl.jobs.daily, sqlite_utils.db as su;"
+        "before = 'pandas' in sys.modules; import pandas;"
+        "print(before, su.pd, pandas.DataFrame({'a': [1]}).shape)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "None", "(1,", "1)"]
+    code = "import pandas, scanctl.store.db, sqlite_utils.db as su; print(su.pd is pandas)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"  # a process that already has pandas keeps it
+
+
 def test_every_command_has_help():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
