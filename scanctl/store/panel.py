@@ -152,7 +152,7 @@ def read_older_bars(
         remaining = needs + extra
         chosen: list[str] = []
         for day in reversed(older):
-            present = np.isin(wanted, day_codes[day]) & (remaining > 0)
+            present = _contains(day_codes[day], wanted) & (remaining > 0)
             if present.any():
                 chosen.append(day)
                 remaining -= present
@@ -163,6 +163,15 @@ def read_older_bars(
         if (not_bars <= extra).all():
             return panel
         extra = np.maximum(extra, not_bars)
+
+
+def _contains(block: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``(K,)`` bool: which of ``codes`` are in a block's code list (sorted ascending, as
+    `build_blocks` stores it); a binary search each, not a hash of the whole block."""
+    if not len(block):
+        return np.zeros(len(codes), dtype=bool)
+    at = np.minimum(np.searchsorted(block, codes), len(block) - 1)
+    return block[at] == codes
 
 
 def _codes_of(
