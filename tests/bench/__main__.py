@@ -1,9 +1,11 @@
 """`make bench`: every benchmark, each printing its figures and budget."""
 
-from tests.bench import engines, evaluate, foundation, scan, sync
+from tests.bench import engines, evaluate, foundation, legacy, scan, sync, ten_years
 
 foundation.main()
 engines.main()
 scan.main()
+legacy.main()
+ten_years.main()
 evaluate.main()
 sync.main()
