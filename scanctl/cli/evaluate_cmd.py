@@ -120,7 +120,11 @@ def evaluate(
 
 
 def _pct(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{100 * value:+.{digits}f}"
+    """``+1.23`` (percent); a value that rounds to zero is ``+0.00``, never ``-0.00``."""
+    if value is None:
+        return "-"
+    text = f"{100 * value:+.{digits}f}"
+    return f"{0:+.{digits}f}" if float(text) == 0 else text
 
 
 def _interval(bounds: tuple[float, float] | None) -> str:
