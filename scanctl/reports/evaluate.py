@@ -37,14 +37,20 @@ from scanctl.market.costs import TradingCosts
 from scanctl.market.params import MarketParams, UniverseParams
 from scanctl.reports.evaluate_curves import RULE, EquityCurve, equity_curve, pick_cohorts
 from scanctl.reports.evaluate_outcomes import (
-    OUTCOMES,
     Outcomes,
     floats,
     has_guidance,
     pick_outcomes,
 )
 from scanctl.reports.evaluate_stats import Bootstrap
-from scanctl.reports.evaluate_summary import PickTable, ResultTable, Summary, summarise
+from scanctl.reports.evaluate_summary import (
+    PickTable,
+    ResultTable,
+    Summary,
+    by_date,
+    pick_records,
+    summarise,
+)
 from scanctl.reports.evaluate_universe import (
     IndexCloses,
     Universes,
@@ -197,14 +203,8 @@ def evaluate_picks(
     guided = has_guidance(columns)
     holding_days = np.clip(np.nan_to_num(floats(columns["holding_period"])), 0, _MAX_SESSIONS)
     holding = np.where(guided, holding_days, 0).astype(int)
-    panel = None
-    if rows:
-        width = max(horizon, int(holding.max()))
-        dates = dates_spanning(db, columns["date"][0], columns["date"][-1], width)
-        panel = read_panel(db, stored_date(dates[-1]), len(dates)) if dates else None
-    if panel is None:
-        panel = Panel(np.empty(0, "datetime64[D]"), np.empty(0, "U6"), *[np.empty((0, 0))] * 6)
     width = max(horizon, int(holding.max()) if len(holding) else 0)
+    panel = _read_panel(db, columns["date"], width)
     outcomes = pick_outcomes(panel, columns, guided, holding, horizon, width)
     universes = rebuild_universes(db, panel, results, universe or UniverseParams(), horizon)
     indexes = index_closes(db, panel, market or MarketParams())
@@ -224,11 +224,11 @@ def evaluate_picks(
         bootstrap=bootstrap,
         indexes=indexes,
         universe=universes.to_record(),
-        picks=_pick_records(panel, columns, guided, holding, outcomes, table, horizon),
+        picks=pick_records(panel, columns, guided, holding, outcomes, table, horizon),
         by_version=by_version,
         by_origin=by_origin,
         by_strategy=by_strategy,
-        by_date=_by_date(table),
+        by_date=by_date(table),
         curves=_curves(for_curves, panel, table, outcomes, universes, costs, horizon),
     )
 
@@ -249,6 +249,15 @@ def track_record(
         db, versions, start, end, horizon, costs=costs, universe=universe, market=market
     )
     return evaluation.track_record()
+
+
+def _read_panel(db: sqlite_utils.Database, days: list[str], width: int) -> Panel:
+    """The bars from the first pick date through the ``width``-th stored date after the last
+    one (or the store's last date); an empty panel without picks or bars."""
+    dates = dates_spanning(db, days[0], days[-1], width) if days else []
+    if not dates:
+        return Panel(np.empty(0, "datetime64[D]"), np.empty(0, "U6"), *[np.empty((0, 0))] * 6)
+    return read_panel(db, stored_date(dates[-1]), len(dates))
 
 
 def _origin(day: str, trigger: str | None, started_at: str | None) -> str:
@@ -305,80 +314,6 @@ def _pick_table(
         outcome=outcomes.outcome,
         mae=outcomes.mae,
     )
-
-
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
-
-
-def _pick_records(
-    panel: Panel,
-    columns: dict[str, list[Any]],
-    guided: np.ndarray,
-    holding: np.ndarray,
-    outcomes: Outcomes,
-    table: PickTable,
-    horizon: int,
-) -> list[dict[str, Any]]:
-    """One plain-JSON dict per pick."""
-    dates = [str(day) for day in panel.dates]
-    excess = table.excess
-    records = []
-    for i in range(len(columns["date"])):
-        row0, closed = int(outcomes.row0[i]), bool(outcomes.closed[i])
-        session = int(outcomes.session[i])
-        records.append(
-            {
-                "date": columns["date"][i],
-                "version": columns["version"][i],
-                "origin": table.origin[i],
-                "strategy": columns["strategy"][i],
-                "code": columns["code"][i],
-                "rank": columns["rank"][i],
-                "entry": float(columns["entry"][i]),
-                "target_profit": columns["target_profit"][i] if guided[i] else None,
-                "stop_loss": columns["stop_loss"][i] if guided[i] else None,
-                "holding_period": int(holding[i]) if guided[i] else None,
-                "closed": closed,
-                "exit_date": dates[row0 + horizon] if closed else None,
-                "exit_close": _number(outcomes.exit_close[i]),
-                "carried": bool(outcomes.carried[i]),
-                "gross_return": _number(table.gross[i]),
-                "return": _number(table.net[i]),
-                "benchmark_return": _number(table.benchmark[i]),
-                "excess_return": _number(excess[i]),
-                "kospi_return": _number(table.kospi[i]),
-                "kosdaq_return": _number(table.kosdaq[i]),
-                "outcome": OUTCOMES[int(outcomes.outcome[i])],
-                "outcome_date": dates[row0 + session] if session else None,
-                "outcome_sessions": session or None,
-                "mae": _number(outcomes.mae[i]),
-            }
-        )
-    return records
-
-
-def _by_date(table: PickTable) -> list[dict[str, Any]]:
-    """Per (version, pick date) with closed picks: their count, mean net return, benchmark."""
-    closed = np.flatnonzero(table.closed)
-    keys = [(registry.sort_key(v), d) for v, d in zip(table.version, table.date, strict=True)]
-    groups: dict[tuple, list[int]] = {}
-    for i in closed:
-        groups.setdefault(keys[i], []).append(i)
-    out = []
-    for (_, day), members in sorted(groups.items()):
-        bench = table.benchmark[members]
-        bench = bench[~np.isnan(bench)]
-        out.append(
-            {
-                "version": table.version[members[0]],
-                "date": day,
-                "closed": len(members),
-                "mean_return": float(table.net[members].mean()),
-                "benchmark_return": float(bench.mean()) if len(bench) else None,
-            }
-        )
-    return out
 
 
 def _curves(

@@ -1,5 +1,6 @@
 """The summaries of `evaluate`: one `Summary` per version, per (version, origin) and per
-(version, strategy), with bootstrap intervals for the mean and the excess return.
+(version, strategy), with bootstrap intervals for the mean and the excess return; the plain
+records of every pick and of every (version, pick date).
 
 Closed picks only enter the returns: ``closed + open = picks``, and the race outcomes add up to
 the picks too. A group's mean is over its closed picks, so sessions weigh as their picks do;
@@ -15,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from scanctl.engines import registry
-from scanctl.reports.evaluate_outcomes import DECIDED, OUTCOMES
+from scanctl.reports.evaluate_outcomes import DECIDED, OUTCOMES, Outcomes
 from scanctl.reports.evaluate_stats import Bootstrap
+from scanctl.store.panel import Panel
 
 ORIGINS = ("live", "backfill", "unknown")
 STRATEGY_ORDER = ("스윙", "포지션", "장기", "관찰", "midterm", "v2_lite")
@@ -215,3 +217,77 @@ def _summary(
         kosdaq_return=_mean(picks.kosdaq[closed]),
         mean_mae=_mean(picks.mae[closed]),
     )
+
+
+def _number(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
+
+
+def pick_records(
+    panel: Panel,
+    columns: dict[str, list[Any]],
+    guided: np.ndarray,
+    holding: np.ndarray,
+    outcomes: Outcomes,
+    table: PickTable,
+    horizon: int,
+) -> list[dict[str, Any]]:
+    """One plain-JSON dict per pick."""
+    dates = [str(day) for day in panel.dates]
+    excess = table.excess
+    records = []
+    for i in range(len(columns["date"])):
+        row0, closed = int(outcomes.row0[i]), bool(outcomes.closed[i])
+        session = int(outcomes.session[i])
+        records.append(
+            {
+                "date": columns["date"][i],
+                "version": columns["version"][i],
+                "origin": table.origin[i],
+                "strategy": columns["strategy"][i],
+                "code": columns["code"][i],
+                "rank": columns["rank"][i],
+                "entry": float(columns["entry"][i]),
+                "target_profit": columns["target_profit"][i] if guided[i] else None,
+                "stop_loss": columns["stop_loss"][i] if guided[i] else None,
+                "holding_period": int(holding[i]) if guided[i] else None,
+                "closed": closed,
+                "exit_date": dates[row0 + horizon] if closed else None,
+                "exit_close": _number(outcomes.exit_close[i]),
+                "carried": bool(outcomes.carried[i]),
+                "gross_return": _number(table.gross[i]),
+                "return": _number(table.net[i]),
+                "benchmark_return": _number(table.benchmark[i]),
+                "excess_return": _number(excess[i]),
+                "kospi_return": _number(table.kospi[i]),
+                "kosdaq_return": _number(table.kosdaq[i]),
+                "outcome": OUTCOMES[int(outcomes.outcome[i])],
+                "outcome_date": dates[row0 + session] if session else None,
+                "outcome_sessions": session or None,
+                "mae": _number(outcomes.mae[i]),
+            }
+        )
+    return records
+
+
+def by_date(table: PickTable) -> list[dict[str, Any]]:
+    """Per (version, pick date) with closed picks: their count, mean net return, benchmark."""
+    closed = np.flatnonzero(table.closed)
+    keys = [(registry.sort_key(v), d) for v, d in zip(table.version, table.date, strict=True)]
+    groups: dict[tuple, list[int]] = {}
+    for i in closed:
+        groups.setdefault(keys[i], []).append(i)
+    out = []
+    for (_, day), members in sorted(groups.items()):
+        bench = table.benchmark[members]
+        bench = bench[~np.isnan(bench)]
+        out.append(
+            {
+                "version": table.version[members[0]],
+                "date": day,
+                "closed": len(members),
+                "mean_return": float(table.net[members].mean()),
+                "benchmark_return": float(bench.mean()) if len(bench) else None,
+            }
+        )
+    return out
