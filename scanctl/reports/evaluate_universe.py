@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from scanctl.clock import stored_date
 from scanctl.errors import ConfigError
 from scanctl.market.params import MarketParams, UniverseParams
 from scanctl.market.universe import build_universe, limits_after_resize
@@ -119,7 +120,7 @@ def rebuild_universes(
     has_bars = panel.has_bar
     parsed: dict[str | None, UniverseParams | None] = {}
     for day, version, _, _, _, universe, status, divergence, divergence_type in results:
-        row = panel.date_index(dt.date.fromisoformat(day))
+        row = panel.date_index(stored_date(day))
         if row is None:
             continue
         if universe not in parsed:
