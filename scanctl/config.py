@@ -40,7 +40,7 @@ RESERVED_ENV = {"SCANCTL_CONFIG", "SCANCTL_DB", "SCANCTL_NOW"}
 
 # The sections of every layer but the engines, whose sections the engine registry names
 # (`scanctl.settings.read_sources` passes both).
-SECTIONS = ("store", "scan", "market", "data", "notify", "healthcheck")
+SECTIONS = ("store", "scan", "market", "costs", "data", "notify", "healthcheck")
 
 _SECRET = re.compile(
     r"(secret|token|password|passwd|api_?key|app_?key|auth|webhook|ping_url)", re.I

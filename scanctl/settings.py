@@ -24,6 +24,7 @@ from scanctl.config import (
 )
 from scanctl.engines import registry
 from scanctl.engines.params import RunParams
+from scanctl.market.costs import TradingCosts
 from scanctl.market.params import MarketParams, ScanOptions, UniverseParams
 from scanctl.notify.config import (
     HealthcheckSettings,
@@ -56,6 +57,7 @@ class Settings:
     data: DataConfig
     notify: NotifySettings
     healthcheck: HealthcheckSettings
+    costs: TradingCosts
     # What the file and the variables said (`config show` lists the provider and channel
     # tables as given, masked).
     sources: Config
@@ -72,6 +74,7 @@ class Settings:
             "store": self.store.to_record(),
             "scan": {**self.run.universe.to_record(), **_record(self.scan)},
             "market": self.run.market.to_record(),
+            "costs": self.costs.to_record(),
         }
         for name, params in self.run.engines.items():
             sections.update(_engine_sections(registry.get(name), params.to_record()))
@@ -111,7 +114,7 @@ def read_sources(
 ) -> Config:
     """The file, the ``SCANCTL_*`` variables and the flags, with every layer's sections known
     (the engines' from the registry)."""
-    sections = (StoreSettings, UniverseParams, ScanOptions, MarketParams)
+    sections = (StoreSettings, UniverseParams, ScanOptions, MarketParams, TradingCosts)
     engines = [_with_subsections(spec.params_class) for spec in registry.engines().values()]
     keys: dict[str, set[str]] = {}
     for section in (*sections, *(cls for classes in engines for cls in classes)):
@@ -151,6 +154,7 @@ def settings_from(config: Config) -> Settings:
         data=DataConfig.from_config(config),
         notify=load_notify_settings(config),
         healthcheck=load_healthcheck_settings(config),
+        costs=TradingCosts.from_config(config),
         sources=config,
     )
 
@@ -162,7 +166,7 @@ def declared_keys() -> list[KeyDoc]:
     import scanctl.providers.settings as provider_settings
 
     docs: list[KeyDoc] = []
-    for section in (StoreSettings, UniverseParams, ScanOptions, MarketParams):
+    for section in (StoreSettings, UniverseParams, ScanOptions, MarketParams, TradingCosts):
         docs.extend(_describe(section))
     for spec in registry.engines().values():
         docs.extend(_describe(spec.params_class))

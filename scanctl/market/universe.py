@@ -290,12 +290,25 @@ def resize_limits(params: UniverseParams, condition: MarketCondition) -> tuple[i
     market divergence and `divergence_resize` is on: max(1, floor(f·limit)) with f = 1.5 / 0.5
     by `divergence_type`; a limit of 0 (no limit) stays 0. Otherwise the configured limits.
     """
+    return limits_after_resize(
+        params, condition.status, condition.market_divergence, condition.divergence_type
+    )
+
+
+def limits_after_resize(
+    params: UniverseParams,
+    status: str | None,
+    market_divergence: bool | None,
+    divergence_type: str | None,
+) -> tuple[int, int]:
+    """`resize_limits` from the condition's three fields (as a stored run record keeps them:
+    ``status``, ``divergence.market_divergence``, ``divergence.divergence_type``)."""
     kospi, kosdaq = params.kospi_limit, params.kosdaq_limit
-    factors = RESIZE_FACTORS.get(condition.divergence_type or "")
+    factors = RESIZE_FACTORS.get(divergence_type or "")
     if not (
         params.divergence_resize
-        and condition.status == "ok"
-        and condition.market_divergence is True
+        and status == "ok"
+        and market_divergence is True
         and factors is not None
     ):
         return kospi, kosdaq

@@ -1,47 +1,24 @@
-"""`scanctl evaluate`: the forward outcome of every stored pick, summarised per version/strategy.
+"""`scanctl evaluate`: how the stored picks did, honestly enough to choose an engine by.
 
-Over 400 lines (STYLE R20): reading, the vectorised outcomes and the summaries are one data flow
-whose intermediate arrays stay private to it; the plot lives in `scanctl.reports.evaluate_plot`.
+`evaluate_picks` reads the stored results and picks of a date range, and one panel of bars
+from the first pick date through the W-th stored session after the last one (W = the longest
+of the horizon and the holding periods). Then, per pick (`evaluate_outcomes`): the N-session
+return, carried over missing bars, net of the round-trip costs of ``[costs]``, the target/stop
+race and the adverse excursion; per pick date and version (`evaluate_universe`): the scan
+universe rebuilt with the scan's own code and its equal-weight return over the same window
+(the benchmark), and the KOSPI and KOSDAQ returns; per group (`evaluate_summary`): means with
+95 % intervals from a circular block bootstrap over sessions (`evaluate_stats`); per version
+(`evaluate_curves`): the equity curve of a stated sleeve portfolio, with its universe's and
+their bands.
 
-Algorithm (`evaluate_picks`):
+Results are told apart by origin: ``live`` when the run that wrote them was a daily run
+(trigger cron, manual or ci) started on the pick date itself (Asia/Seoul), so that its picks
+were known that evening; ``backfill`` for a backfill, a catch-up or a rerun of a past date
+(picks computed with hindsight of the code, if not of the data); ``unknown`` when no run row
+matches the rows' run id.
 
-1. `pick_rows` — the `scan_rank` rows in the date range (``NORESULT`` placeholders and rows
-   without an entry price excluded), guidance read from ``flags`` in the same query.
-2. `dates_spanning` + `read_panel` — one wide panel from the first pick date through the W-th
-   stored date after the last pick date, W = max(horizon, longest holding period): every bar
-   needed, read once.
-3. `_outcomes` — `_locate` finds each pick's panel row and column, `_gather` takes the high,
-   low and close of its ticker on the W stored dates after the pick date as ``(picks, W)``
-   arrays; then the N-session return, the target/stop race and the maximum adverse excursion,
-   vectorised over picks.
-4. `_universe_returns` — the equal-weighted universe return of every N-session window.
-5. `_pick_records`, `_summarise`, `_by_date` — plain records, then per version, per (version,
-   strategy) and per (version, pick date).
-
-Choices (the command's help repeats the first and the open / same-bar rules):
-
-* **Sessions are the stored trading dates** (dates with at least one stored bar), not the
-  ticker's own bars: every pick of a date shares its window with the universe benchmark. A day
-  on which the picked ticker has no bar (a halt) is skipped by the target/stop race and the
-  adverse excursion, and the N-session exit price is the ticker's last close on or before the
-  N-th session (its entry when it did not trade at all).
-* **Entry** is the pick's ``anchor_close`` (its close on the pick date; ``close_price`` when
-  the anchor is missing). The forward window starts on the first stored date after it.
-* **Target/stop race** over sessions 1 … holding_period: ``target`` when high ≥ entry·(1 +
-  target_profit) first, ``stop`` when low ≤ entry·(1 + stop_loss) first, ``both_same_day`` when
-  both happen on the same bar — the bars do not tell which came first, so it counts as a stop
-  (a miss for the hit rate); ``neither`` when the holding period elapsed; ``open`` when the
-  data ends first (never a loss); ``no_guidance`` when the pick's flags lack a valid target
-  (> 0), stop (< 0) and holding period (≥ 1), e.g. 관찰. Levels compare with a 1e-9 relative
-  tolerance so that a high exactly at the target price counts.
-* **Maximum adverse excursion** = min(low over sessions 1 … N)/entry − 1, unclamped (positive
-  when the price never traded below the entry); partial for a pick still open.
-* **Closed / open**: a pick is closed when its N-th session is stored. Returns, benchmark and
-  MAE summaries use closed picks only; the hit rate uses picks whose race is decided.
-* **Universe benchmark**: the mean N-session return of every ticker with a bar at both ends
-  of the window (the scan universe of a date is not stored, so all stored tickers, ETFs
-  included); a group's benchmark is the mean over its closed picks, so days weigh as the picks
-  do, and the excess return is the mean of (pick return − its window's benchmark).
+`track_record` is the part another report (the daily page) needs: per version, its summary and
+its equity curve with bands.
 """
 
 from __future__ import annotations
@@ -56,14 +33,35 @@ import sqlite_utils
 from scanctl.clock import check_range, stored_date
 from scanctl.engines import registry
 from scanctl.errors import BadInput
+from scanctl.market.costs import TradingCosts
+from scanctl.market.params import MarketParams, UniverseParams
+from scanctl.reports.evaluate_curves import RULE, EquityCurve, equity_curve, pick_cohorts
+from scanctl.reports.evaluate_outcomes import (
+    Outcomes,
+    floats,
+    has_guidance,
+    pick_outcomes,
+)
+from scanctl.reports.evaluate_stats import Bootstrap
+from scanctl.reports.evaluate_summary import (
+    PickTable,
+    ResultTable,
+    Summary,
+    by_date,
+    pick_records,
+    summarise,
+)
+from scanctl.reports.evaluate_universe import (
+    IndexCloses,
+    Universes,
+    index_closes,
+    rebuild_universes,
+)
 from scanctl.store.bar_queries import dates_spanning
 from scanctl.store.panel import Panel, read_panel
-from scanctl.store.picks import pick_rows
+from scanctl.store.picks import pick_rows, result_sessions
 
-OUTCOMES = ("target", "stop", "both_same_day", "neither", "open", "no_guidance")
-DECIDED = ("target", "stop", "both_same_day", "neither")
-STRATEGY_ORDER = ("스윙", "포지션", "장기", "관찰", "midterm", "v2_lite")
-_TOLERANCE = 1e-9  # relative, on price levels
+LIVE_TRIGGERS = ("cron", "manual", "ci")
 _MAX_SESSIONS = 100_000  # a holding period above this (a corrupt flag) is read as this
 _PICK_COLUMNS = (
     "date",
@@ -78,39 +76,40 @@ _PICK_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Summary:
-    """The outcome of a group of picks (a version, a version's strategy)."""
+@dataclass(frozen=True, eq=False)
+class TrackRecord:
+    """Per version: its summary and its equity curve with bands, and how they were made."""
 
-    version: str
-    strategy: str | None  # None: every strategy of the version
-    picks: int
-    closed: int
-    open: int
-    outcomes: dict[str, int]
-    hit_rate: float | None
-    mean_return: float | None
-    median_return: float | None
-    benchmark_return: float | None
-    excess_return: float | None
-    mean_mae: float | None
+    horizon: int
+    data_end: str | None
+    costs: TradingCosts
+    bootstrap: Bootstrap
+    summaries: list[Summary]
+    curves: list[EquityCurve]
 
     def to_record(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {
+            "horizon": self.horizon,
+            "data_end": self.data_end,
+            "rule": RULE,
+            "costs": _costs_record(self.costs),
+            "bootstrap": self.bootstrap.to_record(),
+            "by_version": [s.to_record() for s in self.summaries],
+            "curves": [c.to_record() for c in self.curves],
+        }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Evaluation:
-    """Every pick's forward outcome and the summaries of `evaluate_picks`.
+    """Everything `evaluate_picks` found (see the module doc).
 
     ``picks`` holds one plain dict per pick, in (date, version, strategy, rank) order: date,
-    version, strategy, code, rank, entry, target_profit, stop_loss, holding_period (null without
-    guidance), closed, exit_date and exit_close (the N-th session; null while open), return,
-    benchmark_return, excess_return (null while open), outcome (one of `OUTCOMES`),
-    outcome_date and outcome_sessions (when the race was decided, or the holding period's end
-    for ``neither``), mae. ``by_date`` holds one dict per (version, pick date) with closed
-    picks: their count, mean return and mean benchmark. ``data_end`` is the last stored date
-    read: W sessions after the last pick date, or the store's last date.
+    version, origin, strategy, code, rank, entry, its guidance (null without), closed,
+    exit_date and exit_close (the N-th session; null while open), carried, gross_return,
+    return (net), benchmark_return, excess_return, kospi_return, kosdaq_return (null while
+    open), outcome (one of `OUTCOMES`), outcome_date and outcome_sessions, mae. ``by_date``
+    holds one dict per (version, pick date) with closed picks. ``data_end`` is the last stored
+    date read.
     """
 
     start: dt.date | None
@@ -118,10 +117,21 @@ class Evaluation:
     horizon: int
     versions: tuple[str, ...]
     data_end: str | None
+    costs: TradingCosts
+    bootstrap: Bootstrap
+    indexes: list[IndexCloses]
+    universe: dict[str, int]
     picks: list[dict[str, Any]]
     by_version: list[Summary]
+    by_origin: list[Summary]
     by_strategy: list[Summary]
     by_date: list[dict[str, Any]]
+    curves: list[EquityCurve]
+
+    def track_record(self) -> TrackRecord:
+        return TrackRecord(
+            self.horizon, self.data_end, self.costs, self.bootstrap, self.by_version, self.curves
+        )
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -130,11 +140,22 @@ class Evaluation:
             "horizon": self.horizon,
             "versions": list(self.versions),
             "data_end": self.data_end,
+            "costs": _costs_record(self.costs),
+            "bootstrap": self.bootstrap.to_record(),
+            "rule": RULE,
+            "indexes": {index.name: index.to_record() for index in self.indexes},
+            "universe": self.universe,
             "by_version": [s.to_record() for s in self.by_version],
+            "by_origin": [s.to_record() for s in self.by_origin],
             "by_strategy": [s.to_record() for s in self.by_strategy],
+            "curves": [c.to_record() for c in self.curves],
             "by_date": self.by_date,
             "picks": self.picks,
         }
+
+
+def _costs_record(costs: TradingCosts) -> dict[str, float]:
+    return {**costs.to_record(), "round_trip": costs.round_trip}
 
 
 def evaluate_picks(
@@ -143,6 +164,10 @@ def evaluate_picks(
     start: dt.date | None = None,
     end: dt.date | None = None,
     horizon: int = 10,
+    *,
+    costs: TradingCosts | None = None,
+    universe: UniverseParams | None = None,
+    market: MarketParams | None = None,
 ) -> Evaluation:
     """The forward outcome of the stored picks dated ``start`` … ``end`` (see the module doc).
 
@@ -151,16 +176,15 @@ def evaluate_picks(
     db
         An open store.
     versions
-        Engine versions to evaluate; None means every version with picks in the range.
+        Engine versions to evaluate; None means every version with a stored result in range.
     start, end
         Inclusive pick-date bounds; None leaves that side open.
     horizon
-        N, the number of stored sessions after the pick date at which the return is taken.
-
-    Returns
-    -------
-    Evaluation
-        Empty lists when no pick lies in the range.
+        N: the stored sessions after the pick date at which the return is taken, the holding
+        period of the equity curves and the bootstrap's block length.
+    costs, universe, market
+        ``[costs]``; the ``[scan]`` universe parameters for results without a recorded run;
+        ``[market]`` (the index and ETF codes). None: the declared defaults.
 
     Raises
     ------
@@ -170,285 +194,152 @@ def evaluate_picks(
     if horizon < 1:
         raise BadInput(f"--horizon: must be at least 1 session, got {horizon}")
     check_range(start, end)
+    costs = costs or TradingCosts()
+    bootstrap = Bootstrap(block_length=horizon)
+    results = result_sessions(db, versions, start, end)
     rows = pick_rows(db, versions, start, end)
-    present = tuple(sorted({row[1] for row in rows}, key=registry.sort_key))
-    if not rows:
-        return Evaluation(start, end, horizon, present, None, [], [], [], [])
+    present = tuple(sorted({row[1] for row in results}, key=registry.sort_key))
     columns = {name: [row[k] for row in rows] for k, name in enumerate(_PICK_COLUMNS)}
-    guided = _has_guidance(columns)
-    holding_days = np.clip(np.nan_to_num(_floats(columns["holding_period"])), 0, _MAX_SESSIONS)
+    guided = has_guidance(columns)
+    holding_days = np.clip(np.nan_to_num(floats(columns["holding_period"])), 0, _MAX_SESSIONS)
     holding = np.where(guided, holding_days, 0).astype(int)
-    width = max(horizon, int(holding.max()))
-    dates = dates_spanning(db, columns["date"][0], columns["date"][-1], width)
-    panel = read_panel(db, stored_date(dates[-1]), len(dates)) if dates else None
-    result = _outcomes(panel, columns, guided, holding, horizon, width)
-    picks = _pick_records(panel, columns, guided, holding, result)
+    width = max(horizon, int(holding.max()) if len(holding) else 0)
+    panel = _read_panel(db, columns["date"], width)
+    outcomes = pick_outcomes(panel, columns, guided, holding, horizon, width)
+    universes = rebuild_universes(db, panel, results, universe or UniverseParams(), horizon)
+    indexes = index_closes(db, panel, market or MarketParams())
+    origins = {(r[0], r[1]): _origin(r[0], r[3], r[4]) for r in results}
+    table = _pick_table(columns, outcomes, origins, universes, indexes, costs, horizon)
+    by_version, by_origin, by_strategy = summarise(
+        table, _result_table(results, origins), bootstrap
+    )
+    for_curves = [v for v in present if (table.version == v).any()]
     return Evaluation(
         start=start,
         end=end,
         horizon=horizon,
         versions=present,
-        data_end=dates[-1] if dates else None,
-        picks=picks,
-        by_version=_summarise(picks, by_strategy=False),
-        by_strategy=_summarise(picks, by_strategy=True),
-        by_date=_by_date(picks),
+        data_end=str(panel.dates[-1]) if len(panel.dates) else None,
+        costs=costs,
+        bootstrap=bootstrap,
+        indexes=indexes,
+        universe=universes.to_record(),
+        picks=pick_records(panel, columns, guided, holding, outcomes, table, horizon),
+        by_version=by_version,
+        by_origin=by_origin,
+        by_strategy=by_strategy,
+        by_date=by_date(table),
+        curves=_curves(for_curves, panel, table, outcomes, universes, costs, horizon),
     )
 
 
-def _floats(values: list[Any]) -> np.ndarray:
-    """Numbers as float64; None and non-numbers (a string in hand-edited flags) become NaN."""
-    return np.array(
-        [v if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values],
-        dtype=np.float64,
+def track_record(
+    db: sqlite_utils.Database,
+    versions: tuple[str, ...] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    horizon: int = 10,
+    *,
+    costs: TradingCosts | None = None,
+    universe: UniverseParams | None = None,
+    market: MarketParams | None = None,
+) -> TrackRecord:
+    """Per version: its summary and its equity curve with bands (`evaluate_picks`'s)."""
+    evaluation = evaluate_picks(
+        db, versions, start, end, horizon, costs=costs, universe=universe, market=market
+    )
+    return evaluation.track_record()
+
+
+def _read_panel(db: sqlite_utils.Database, days: list[str], width: int) -> Panel:
+    """The bars from the first pick date through the ``width``-th stored date after the last
+    one (or the store's last date); an empty panel without picks or bars."""
+    dates = dates_spanning(db, days[0], days[-1], width) if days else []
+    if not dates:
+        return Panel(np.empty(0, "datetime64[D]"), np.empty(0, "U6"), *[np.empty((0, 0))] * 6)
+    return read_panel(db, stored_date(dates[-1]), len(dates))
+
+
+def _origin(day: str, trigger: str | None, started_at: str | None) -> str:
+    if trigger is None:
+        return "unknown"
+    if trigger in LIVE_TRIGGERS and (started_at or "")[:10] == day:
+        return "live"
+    return "backfill"
+
+
+def _result_table(results: list[tuple], origins: dict[tuple[str, str], str]) -> ResultTable:
+    return ResultTable(
+        version=np.array([r[1] for r in results], dtype=object),
+        date=np.array([r[0] for r in results], dtype=object),
+        origin=np.array([origins[(r[0], r[1])] for r in results], dtype=object),
+        picks=np.array([r[2] or 0 for r in results], dtype=np.int64),
     )
 
 
-def _has_guidance(columns: dict[str, list[Any]]) -> np.ndarray:
-    """``(P,)`` bool: target_profit > 0, stop_loss < 0 and holding_period ≥ 1 (ENGINES.md §4.4)."""
-    with np.errstate(invalid="ignore"):
-        return (
-            (_floats(columns["target_profit"]) > 0)
-            & (_floats(columns["stop_loss"]) < 0)
-            & (_floats(columns["holding_period"]) >= 1)
-        )
-
-
-def _gather(values: np.ndarray | None, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``values[rows, cols]`` with NaN wherever the row or the column lies outside the panel."""
-    out = np.full(rows.shape, np.nan)
-    if values is None:
-        return out
-    cols = np.broadcast_to(cols, rows.shape)
-    inside = (rows >= 0) & (rows < values.shape[0]) & (cols >= 0)
-    out[inside] = values[rows[inside], cols[inside]]
-    return out
-
-
-def _first_true(mask: np.ndarray) -> np.ndarray:
-    """``(P,)`` index of the first True of each row of ``mask``; -1 when there is none."""
-    if not mask.shape[1]:
-        return np.full(mask.shape[0], -1)
-    return np.where(mask.any(axis=1), np.argmax(mask, axis=1), -1)
-
-
-def _locate(panel: Panel | None, days: list[str], codes: list[str]) -> tuple[np.ndarray, ...]:
-    """Per pick: the panel row of the last stored date ≤ the pick date (-1 before the panel),
-    whether that row is the pick date itself, and the ticker's column (-1 when absent)."""
-    if panel is None:
-        missing = np.full(len(days), -1)
-        return missing, np.zeros(len(days), dtype=bool), missing
-    pick_days = np.array(days, dtype="datetime64[D]")
-    row0 = np.searchsorted(panel.dates, pick_days, side="right") - 1
-    on_date = (row0 >= 0) & (panel.dates[np.maximum(row0, 0)] == pick_days)
-    wanted = np.array(codes, dtype="U6")
-    cols = np.minimum(np.searchsorted(panel.codes, wanted), len(panel.codes) - 1)
-    found = panel.codes[cols] == wanted
-    return row0, on_date, np.where(found, cols, -1)
-
-
-def _outcomes(
-    panel: Panel | None,
+def _pick_table(
     columns: dict[str, list[Any]],
-    guided: np.ndarray,
-    holding: np.ndarray,
+    outcomes: Outcomes,
+    origins: dict[tuple[str, str], str],
+    universes: Universes,
+    indexes: list[IndexCloses],
+    costs: TradingCosts,
     horizon: int,
-    width: int,
-) -> dict[str, np.ndarray]:
-    """Per-pick arrays (see the module doc): return, benchmark, MAE, outcome and its session."""
+) -> PickTable:
     count = len(columns["date"])
-    entry = np.array(columns["entry"], dtype=np.float64)
-    row0, on_date, cols = _locate(panel, columns["date"], columns["code"])
-    n_dates = 0 if panel is None else len(panel.dates)
-    # The panel ends W sessions after the last pick date, or where the store ends: this is
-    # min(W, the stored sessions after the pick date). Windows never reach past the panel, so
-    # a huge holding period or horizon costs no memory.
-    available = n_dates - 1 - row0
-    width = min(width, n_dates)
-    steps = np.arange(1, width + 1)
-    rows = row0[:, None] + steps[None, :]
-    highs = _gather(None if panel is None else panel.high, rows, cols[:, None])
-    lows = _gather(None if panel is None else panel.low, rows, cols[:, None])
-    reach = min(horizon, width)  # = horizon for every closed pick
-    closes = _gather(None if panel is None else panel.close, rows[:, :reach], cols[:, None])
-
-    # N-session return: the last close on or before session N (a halt carries the price).
-    closed = available >= horizon
-    traded = ~np.isnan(closes)
-    last = reach - 1 - np.maximum(_first_true(traded[:, ::-1]), 0)
-    exit_close = np.full(count, np.nan)
-    if reach:
-        exit_close = np.where(traded.any(axis=1), closes[np.arange(count), last], entry)
-    ret = np.where(closed, exit_close / entry - 1, np.nan)
-    low_min = np.min(np.where(traded, lows[:, :reach], np.inf), axis=1, initial=np.inf)
-    mae = np.where(np.isfinite(low_min), low_min / entry - 1, np.nan)
-
-    # The target/stop race over sessions 1 … holding_period.
-    in_hold = steps[None, :] <= holding[:, None]
-    target_price = entry * (1 + np.nan_to_num(_floats(columns["target_profit"])))
-    stop_price = entry * (1 + np.nan_to_num(_floats(columns["stop_loss"])))
-    with np.errstate(invalid="ignore"):
-        hit_target = (highs >= (target_price * (1 - _TOLERANCE))[:, None]) & in_hold
-        hit_stop = (lows <= (stop_price * (1 + _TOLERANCE))[:, None]) & in_hold
-    never = width + 1
-    t_at = np.where(hit_target.any(axis=1), _first_true(hit_target) + 1, never)
-    s_at = np.where(hit_stop.any(axis=1), _first_true(hit_stop) + 1, never)
-    conditions = {
-        "no_guidance": ~guided,
-        "target": t_at < s_at,
-        "stop": s_at < t_at,
-        "both_same_day": (s_at == t_at) & (s_at != never),
-        "neither": available >= holding,
-    }
-    outcome = np.select(
-        list(conditions.values()),
-        [OUTCOMES.index(name) for name in conditions],
-        default=OUTCOMES.index("open"),
-    )
-    session = np.select(
-        [outcome == OUTCOMES.index(name) for name in DECIDED],
-        [t_at, s_at, s_at, holding],
-        default=0,
-    )
-    bench = _universe_returns(panel, horizon)
-    compared = closed & on_date
-    pick_bench = np.full(count, np.nan)
-    pick_bench[compared] = bench[row0[compared]]
-    return {
-        "row0": row0,
-        "exit_row": row0 + horizon,
-        "closed": closed,
-        "exit_close": exit_close,
-        "ret": ret,
-        "bench": pick_bench,
-        "mae": mae,
-        "outcome": outcome,
-        "session": session,
-    }
-
-
-def _universe_returns(panel: Panel | None, horizon: int) -> np.ndarray:
-    """``(S - N,)``: the mean return from row r to row r + N of tickers with bars at both ends."""
-    if panel is None or panel.close.shape[0] <= horizon:
-        return np.empty(0)
-    closes = panel.close
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change = closes[horizon:] / closes[:-horizon] - 1
-        valid = ~np.isnan(change)
-        counts = valid.sum(axis=1)
-        totals = np.where(valid, change, 0).sum(axis=1)
-        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
-
-
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
-
-
-def _pick_records(
-    panel: Panel | None,
-    columns: dict[str, list[Any]],
-    guided: np.ndarray,
-    holding: np.ndarray,
-    result: dict[str, np.ndarray],
-) -> list[dict[str, Any]]:
-    """One plain-JSON dict per pick."""
-    dates = [] if panel is None else [str(day) for day in panel.dates]
-    records = []
-    for i in range(len(columns["date"])):
-        row0, closed = int(result["row0"][i]), bool(result["closed"][i])
-        outcome = OUTCOMES[int(result["outcome"][i])]
-        session = int(result["session"][i])
-        ret, bench = _number(result["ret"][i]), _number(result["bench"][i])
-        records.append(
-            {
-                "date": columns["date"][i],
-                "version": columns["version"][i],
-                "strategy": columns["strategy"][i],
-                "code": columns["code"][i],
-                "rank": columns["rank"][i],
-                "entry": float(columns["entry"][i]),
-                "target_profit": columns["target_profit"][i] if guided[i] else None,
-                "stop_loss": columns["stop_loss"][i] if guided[i] else None,
-                "holding_period": int(holding[i]) if guided[i] else None,
-                "closed": closed,
-                "exit_date": dates[int(result["exit_row"][i])] if closed else None,
-                "exit_close": float(result["exit_close"][i]) if closed else None,
-                "return": ret,
-                "benchmark_return": bench,
-                "excess_return": None if ret is None or bench is None else ret - bench,
-                "outcome": outcome,
-                "outcome_date": dates[row0 + session] if session else None,
-                "outcome_sessions": session or None,
-                "mae": _number(result["mae"][i]),
-            }
-        )
-    return records
-
-
-def _mean(values: list[float]) -> float | None:
-    return float(np.mean(values)) if values else None
-
-
-def _strategy_key(strategy: str | None) -> tuple[int, str]:
-    if strategy in STRATEGY_ORDER:
-        return STRATEGY_ORDER.index(strategy), ""
-    return len(STRATEGY_ORDER), strategy or ""
-
-
-def _summarise(picks: list[dict[str, Any]], *, by_strategy: bool) -> list[Summary]:
-    """One `Summary` per version (or per version and strategy), in canonical order."""
-    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
-    for pick in picks:
-        key = (pick["version"], pick["strategy"] if by_strategy else None)
-        groups.setdefault(key, []).append(pick)
-    order = sorted(
-        groups,
-        key=lambda k: (registry.sort_key(k[0]), _strategy_key(k[1]) if by_strategy else (0, "")),
-    )
-    return [_summary(version, strategy, groups[(version, strategy)]) for version, strategy in order]
-
-
-def _summary(version: str, strategy: str | None, picks: list[dict[str, Any]]) -> Summary:
-    closed = [p for p in picks if p["closed"]]
-    returns = [p["return"] for p in closed]
-    compared = [p for p in closed if p["benchmark_return"] is not None]
-    outcomes = {name: 0 for name in OUTCOMES}
-    for pick in picks:
-        outcomes[pick["outcome"]] += 1
-    decided = sum(outcomes[name] for name in DECIDED)
-    return Summary(
-        version=version,
-        strategy=strategy,
-        picks=len(picks),
-        closed=len(closed),
-        open=len(picks) - len(closed),
-        outcomes=outcomes,
-        hit_rate=outcomes["target"] / decided if decided else None,
-        mean_return=_mean(returns),
-        median_return=float(np.median(returns)) if returns else None,
-        benchmark_return=_mean([p["benchmark_return"] for p in compared]),
-        excess_return=_mean([p["excess_return"] for p in compared]),
-        mean_mae=_mean([p["mae"] for p in closed if p["mae"] is not None]),
+    dates_versions = (columns["date"], columns["version"])
+    benchmark = np.full(count, np.nan)
+    for i, key in enumerate(zip(*dates_versions, strict=True)):
+        window = universes.windows.get(universes.keys.get(key))  # type: ignore[arg-type]
+        if window is not None and outcomes.closed[i] and outcomes.on_date[i]:
+            benchmark[i] = window.mean_return
+    index_rows = np.where(outcomes.closed & outcomes.on_date, outcomes.row0, -1)
+    kospi, kosdaq = (index.window_returns(index_rows, horizon) for index in indexes)
+    return PickTable(
+        version=np.array(columns["version"], dtype=object),
+        strategy=np.array(columns["strategy"], dtype=object),
+        origin=np.array(
+            [origins.get(key, "unknown") for key in zip(*dates_versions, strict=True)],
+            dtype=object,
+        ),
+        date=np.array(columns["date"], dtype=object),
+        row0=outcomes.row0,
+        closed=outcomes.closed,
+        carried=outcomes.carried,
+        gross=outcomes.ret,
+        net=costs.net(outcomes.ret),
+        benchmark=benchmark,
+        kospi=kospi,
+        kosdaq=kosdaq,
+        outcome=outcomes.outcome,
+        mae=outcomes.mae,
     )
 
 
-def _by_date(picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (version, pick date) with closed picks: their count, mean return and benchmark."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for pick in picks:
-        if pick["closed"]:
-            groups.setdefault((pick["version"], pick["date"]), []).append(pick)
-    return [
-        {
-            "version": version,
-            "date": day,
-            "closed": len(group),
-            "mean_return": _mean([p["return"] for p in group]),
-            "benchmark_return": _mean(
-                [p["benchmark_return"] for p in group if p["benchmark_return"] is not None]
-            ),
-        }
-        for (version, day), group in sorted(
-            groups.items(), key=lambda item: (registry.sort_key(item[0][0]), item[0][1])
-        )
-    ]
+def _curves(
+    versions: list[str],
+    panel: Panel,
+    table: PickTable,
+    outcomes: Outcomes,
+    universes: Universes,
+    costs: TradingCosts,
+    horizon: int,
+) -> list[EquityCurve]:
+    """The equity curves from the first session with a pick to the last stored date read."""
+    on_panel = table.row0 >= 0
+    if not on_panel.any():
+        return []
+    first = int(table.row0[on_panel].min())
+    dates = [str(day) for day in panel.dates[first:]]
+    bootstrap = Bootstrap(block_length=horizon)
+    curves = []
+    for version in versions:
+        mine = (table.version == version) & outcomes.on_date
+        cohorts = pick_cohorts(table.row0[mine] - first, outcomes.path[mine], costs, horizon)
+        universe_cohorts = {}
+        for day in sorted(set(table.date[mine])):
+            key = universes.keys.get((day, version))
+            if key is not None:
+                universe_cohorts[key[0] - first] = universes.windows[key].path
+        curves.append(equity_curve(version, dates, cohorts, universe_cohorts, horizon, bootstrap))
+    return curves

@@ -1,9 +1,8 @@
 """`scanctl evaluate --plot`: one PNG of an `Evaluation` (matplotlib, the optional `plot` extra).
 
-Left: the cumulative mean N-session return per version — at each pick date, the mean return of
-every closed pick dated on or before it — with the universe benchmark of the same picks dashed.
-Right: the hit rate (targets / decided races) per version and strategy, with the count of
-decided races on each bar.
+Left: each version's equity curve (`scanctl.reports.evaluate_curves.RULE`, costs included) with
+its 95 % bootstrap band shaded, and its scan universe under the same rule dashed. Right: the
+mean excess return over the universe of each version and strategy, with its 95 % interval.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 from scanctl.clock import stored_date
 from scanctl.errors import BadInput
-from scanctl.reports.evaluate import DECIDED, Evaluation
+from scanctl.reports.evaluate import Evaluation
 
 MISSING = "--plot needs matplotlib: pip install 'scanctl[plot]'"
 # The default matplotlib font has no Hangul: the plot labels the v1/v2 strategies in English.
@@ -22,7 +21,7 @@ SIZE_PX = (1200, 700)
 DPI = 100
 
 
-def write_plot(evaluation: Evaluation, path: Path) -> None:
+def write_plot(evaluation: Evaluation, path: Path | str) -> None:
     """Write the PNG of ``evaluation`` to ``path`` (replacing it).
 
     Raises
@@ -42,73 +41,83 @@ def write_plot(evaluation: Evaluation, path: Path) -> None:
 
     figure = Figure(figsize=(SIZE_PX[0] / DPI, SIZE_PX[1] / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
-    returns, hits = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    equity, excess = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     colors = {version: f"C{k}" for k, version in enumerate(evaluation.versions)}
-    _plot_returns(returns, evaluation, colors)
-    _plot_hit_rates(hits, evaluation, colors)
+    _plot_equity(equity, evaluation, colors)
+    _plot_excess(excess, evaluation, colors)
     picks = evaluation.picks
     span = f"picks {picks[0]['date']} – {picks[-1]['date']}" if picks else "no picks"
-    figure.suptitle(f"scanctl evaluate: {evaluation.horizon}-session outcomes, {span}")
+    costs = evaluation.costs.round_trip
+    figure.suptitle(
+        f"scanctl evaluate: {evaluation.horizon}-session holds, {span}, "
+        f"net of {100 * costs:.2f}% round-trip costs"
+    )
     figure.tight_layout()
     figure.savefig(path, format="png")
 
 
-def _cumulative_means(rows: list[dict[str, Any]], key: str) -> list[float | None]:
-    """Running mean of ``key`` weighted by each date's closed picks."""
-    total, count, out = 0.0, 0, []
-    for row in rows:
-        if row[key] is not None:
-            total += row[key] * row["closed"]
-            count += row["closed"]
-        out.append(total / count if count else None)
-    return out
-
-
-def _plot_returns(axes: Any, evaluation: Evaluation, colors: dict[str, str]) -> None:
-    for version in evaluation.versions:
-        rows = [row for row in evaluation.by_date if row["version"] == version]
-        if not rows:
-            continue
-        days = [stored_date(row["date"]) for row in rows]
-        pct = [_pct(v) for v in _cumulative_means(rows, "mean_return")]
-        marker = "o" if len(days) < 30 else None  # a line of one date is a dot
-        axes.plot(days, pct, label=version, color=colors[version], marker=marker)
-        bench = [_pct(v) for v in _cumulative_means(rows, "benchmark_return")]
-        axes.plot(days, bench, linestyle="--", color=colors[version], alpha=0.6, marker=marker)
-    axes.axhline(0, color="grey", linewidth=0.8)
-    axes.set_title(f"Cumulative mean {evaluation.horizon}-session return (dashed: universe)")
-    axes.set_xlabel("pick date")
-    axes.set_ylabel("%")
-    if axes.get_legend_handles_labels()[0]:
-        axes.legend(loc="best")
+def _plot_equity(axes: Any, evaluation: Evaluation, colors: dict[str, str]) -> None:
+    for curve in evaluation.curves:
+        days = [stored_date(day) for day in curve.dates]
+        color = colors[curve.version]
+        axes.fill_between(days, curve.equity_low, curve.equity_high, color=color, alpha=0.15)
+        axes.plot(days, curve.equity, color=color, label=f"{curve.version} (95% band shaded)")
+        axes.plot(
+            days,
+            curve.universe,
+            color=color,
+            linestyle="--",
+            alpha=0.7,
+            label=f"{curve.version} universe",
+        )
+    axes.axhline(1, color="grey", linewidth=0.8)
+    n = evaluation.horizon
+    axes.set_title(f"Equity: {n} sleeves, each holds one session's picks {n} sessions")
+    axes.set_xlabel("session")
+    axes.set_ylabel("value of 1")
+    if evaluation.curves:
+        axes.legend(loc="best", fontsize=8)
     else:
-        axes.text(0.5, 0.5, "no closed picks", ha="center", va="center", transform=axes.transAxes)
+        axes.text(0.5, 0.5, "no picks", ha="center", va="center", transform=axes.transAxes)
     for label in axes.get_xticklabels():
         label.set_rotation(30)
         label.set_horizontalalignment("right")
 
 
-def _plot_hit_rates(axes: Any, evaluation: Evaluation, colors: dict[str, str]) -> None:
-    groups = [s for s in evaluation.by_strategy if s.hit_rate is not None]
-    labels = [f"{s.version} {STRATEGY_LABELS.get(s.strategy, s.strategy)}" for s in groups]
-    rates = [100 * s.hit_rate for s in groups if s.hit_rate is not None]
-    bars = axes.bar(range(len(groups)), rates, color=[colors[s.version] for s in groups])
-    for bar, summary in zip(bars, groups, strict=True):
-        decided = sum(summary.outcomes[name] for name in DECIDED)
-        axes.annotate(
-            f"n={decided}",
-            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-            ha="center",
-            va="bottom",
-            fontsize=8,
+def _plot_excess(axes: Any, evaluation: Evaluation, colors: dict[str, str]) -> None:
+    groups = [
+        s
+        for total in evaluation.by_version
+        for s in [total, *(g for g in evaluation.by_strategy if g.version == total.version)]
+        if s.excess_return is not None
+    ]
+    labels = [
+        f"{s.version} {STRATEGY_LABELS.get(s.strategy, s.strategy) if s.strategy else 'all'}"
+        for s in groups
+    ]
+    for k, summary in enumerate(groups):
+        value = 100 * summary.excess_return  # type: ignore[operator]
+        low, high = summary.excess_return_ci or (summary.excess_return, summary.excess_return)
+        axes.errorbar(
+            value,
+            k,
+            xerr=[[value - 100 * low], [100 * high - value]],
+            fmt="o",
+            color=colors[summary.version],
+            capsize=3,
         )
-    axes.set_xticks(range(len(groups)), labels, rotation=30, ha="right")
-    axes.set_ylim(0, 100)
-    axes.set_ylabel("% of decided picks")
-    axes.set_title("Hit rate: target before stop")
+        axes.annotate(
+            f"n={summary.closed}",
+            (value, k),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
+    axes.axvline(0, color="grey", linewidth=0.8)
+    axes.set_yticks(range(len(groups)), labels)
+    axes.invert_yaxis()
+    axes.set_xlabel("% over the scan universe, same windows")
+    axes.set_title(f"Mean excess {evaluation.horizon}-session return, 95% CI")
     if not groups:
-        axes.text(0.5, 0.5, "no decided picks", ha="center", va="center", transform=axes.transAxes)
-
-
-def _pct(value: float | None) -> float:
-    return float("nan") if value is None else 100 * value
+        axes.text(0.5, 0.5, "no closed picks", ha="center", va="center", transform=axes.transAxes)

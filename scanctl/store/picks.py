@@ -135,3 +135,43 @@ def pick_rows(
         "ORDER BY date, scanner_version, strategy, rank, code"
     )
     return db.execute(query, args).fetchall()
+
+
+ResultRow = tuple[str, str, int, str | None, str | None, str | None, str | None, Any, str | None]
+"""(date, scanner_version, real picks, then of the run that wrote the rows: trigger, started_at,
+the `universe` parameters as JSON text, the market condition's status, market_divergence and
+divergence_type); the run's fields are None when no ``scan_runs`` row has the rows' run_id."""
+
+
+def result_sessions(
+    db: sqlite_utils.Database,
+    versions: Sequence[str] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[ResultRow]:
+    """Every stored result — a (date, version) with picks or its placeholder — dated ``start``
+    … ``end`` (either open), of ``versions`` (all when None or empty), by date and version,
+    with its count of real picks (as `pick_rows` counts them) and the run that wrote it."""
+    where: list[str] = []
+    args: list[Any] = [NORESULT_CODE]
+    if start is not None:
+        where.append("r.date >= ?")
+        args.append(start.isoformat())
+    if end is not None:
+        where.append("r.date <= ?")
+        args.append(end.isoformat())
+    if versions:
+        where.append(f"r.scanner_version IN ({', '.join('?' * len(versions))})")
+        args.extend(versions)
+    query = (
+        "SELECT r.date, r.scanner_version, "
+        "sum(r.code != ? AND coalesce(r.anchor_close, r.close_price) > 0), "
+        "s.trigger, s.started_at, json_extract(s.params, '$.universe'), "
+        "json_extract(s.market_condition, '$.status'), "
+        "json_extract(s.market_condition, '$.divergence.market_divergence'), "
+        "json_extract(s.market_condition, '$.divergence.divergence_type') "
+        "FROM scan_rank r LEFT JOIN scan_runs s ON s.run_id = r.run_id "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+        "GROUP BY r.date, r.scanner_version ORDER BY r.date, r.scanner_version"
+    )
+    return db.execute(query, args).fetchall()

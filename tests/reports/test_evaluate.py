@@ -1,9 +1,12 @@
-"""`evaluate_picks` and `scanctl evaluate` on a tiny hand-built market.
+"""`evaluate_picks` on a tiny hand-built market: each pick's exit, target/stop race and adverse
+excursion, and the summaries per version and strategy.
 
-Eight stored dates D0 … D7; every pick's entry is 10,000 unless said otherwise, and every expected
-number below is worked out by hand in the comments (never with the code under test). The
-guidance values are chosen to fit an eight-session market: the evaluator reads each pick's own
-flags, so these need not be the engines' defaults.
+Eight stored dates D0 … D7 of eight KOSPI stocks, built through the store API; every pick's
+entry is 10,000 unless said otherwise, and every expected number below is worked out by hand in
+the comments (never with the code under test). The guidance values are chosen to fit an
+eight-session market: the evaluator reads each pick's own flags, so these need not be the
+engines' defaults. Costs are zero here (`ZERO`): the returns are the gross ones; costs, the
+universe and the intervals have their own market in test_evaluate_honest.
 
 Horizon N = 3 throughout: the return is taken at D3 for the picks of D0.
 """
@@ -14,13 +17,13 @@ import datetime as dt
 import json
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from scanctl.cli.context import AppContext
-from scanctl.cli.evaluate_cmd import evaluate
 from scanctl.errors import BadInput
+from scanctl.market.costs import TradingCosts
 from scanctl.reports.evaluate import evaluate_picks
+from tests.reports.evaluate_market import add_bars, add_result, add_tickers
+
+ZERO = TradingCosts(commission_rate=0.0, sell_tax_rate=0.0)
 
 D = [
     "2025-03-03",
@@ -73,10 +76,11 @@ BARS = {
     # H: picked on D5; the target (10,500) is touched on D6 → decided although the return is open.
     "000080": [flat(10000)] * 6 + [(10600, 9900, 10500), flat(10500)],
 }
-# Universe benchmark of the D0 → D3 window: tickers with a bar on both D0 and D3 (G is halted on
-# D3): A -0.01, B +0.05, C +0.02, D 0.0, E 20,000/20,000 - 1 = 0.0, F +0.10, H 0.0
-# → sum 0.16 over 7 tickers = 0.0228571428…
-BENCH_D0 = 0.16 / 7
+# Universe benchmark of the D0 → D3 window: the eight stocks all have a bar on D0, so all are
+# members (limits 100). A -0.01, B +0.05, C +0.02, D 0.0, E 20,000/20,000 - 1 = 0.0, F +0.10,
+# G 0.0 (halted on D3: its D1 close 8,000 is carried, as for the pick), H 0.0
+# → sum 0.16 over 8 tickers = 0.02.
+BENCH_D0 = 0.16 / 8
 
 GUIDE = {"target_profit": 0.05, "stop_loss": -0.02, "holding_period": 4}
 NO_GUIDE = {"target_profit": None, "stop_loss": None, "holding_period": None}
@@ -101,31 +105,20 @@ PICKS = [
 
 
 def insert_market(db) -> None:
-    rows = [
-        (D[k], code, bar[2], bar[0], bar[1], bar[2], 1000, None)
-        for code, bars in BARS.items()
-        for k, bar in enumerate(bars)
-        if bar is not None
-    ]
-    db.conn.executemany(
-        "INSERT INTO bars (date, code, open, high, low, close, volume, value, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test')",
-        rows,
-    )
+    add_tickers(db, {code: ("KOSPI", "stock") for code in BARS})
+    add_bars(db, D, BARS)
     closes = {
         (D[k], code): bar[2] for code, bars in BARS.items() for k, bar in enumerate(bars) if bar
     }
-    pick_rows = [
-        (day, code, version, strategy, json.dumps(flags), rank, closes[(day, code)])
-        for day, version, code, strategy, rank, flags in PICKS
-    ]
-    # A (date, version) without picks: the NORESULT placeholder, which evaluate ignores.
-    pick_rows += [(day, "NORESULT", "v1", None, '{"no_result": true}', None, None) for day in D]
-    db.conn.executemany(
-        "INSERT INTO scan_rank (date, code, scanner_version, strategy, flags, rank, close_price, "
-        "anchor_close, anchor_date, anchor_price_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CLOSE')",
-        [(*row, row[-1], row[0]) for row in pick_rows],
-    )
+    results: dict[tuple[str, str], list[dict]] = {}
+    for day, version, code, strategy, _rank, flags in sorted(PICKS, key=lambda p: p[4]):
+        pick = {"code": code, "close": closes[(day, code)], "strategy": strategy, "flags": flags}
+        results.setdefault((day, version), []).append(pick)
+    for (day, version), picks in results.items():
+        add_result(db, day, version, picks)
+    # v1 stores only NORESULT placeholders, which evaluate counts as sessions, never as picks.
+    for day in D:
+        add_result(db, day, "v1")
 
 
 @pytest.fixture
@@ -139,7 +132,7 @@ def by_code(evaluation) -> dict[str, dict]:
 
 
 def test_each_outcome(market):
-    picks = by_code(evaluate_picks(market, horizon=3))
+    picks = by_code(evaluate_picks(market, costs=ZERO, horizon=3))
     assert "NORESULT" not in picks and len(picks) == 8
     expected = {
         # code: (outcome, outcome_sessions, outcome_date)
@@ -162,7 +155,7 @@ def test_each_outcome(market):
 
 
 def test_returns_mae_and_open_picks(market):
-    picks = by_code(evaluate_picks(market, horizon=3))
+    picks = by_code(evaluate_picks(market, costs=ZERO, horizon=3))
     returns = {
         "000010": -0.01,
         "000020": 0.05,
@@ -194,14 +187,14 @@ def test_returns_mae_and_open_picks(market):
 
 
 def test_universe_benchmark_and_excess(market):
-    picks = by_code(evaluate_picks(market, horizon=3))
+    picks = by_code(evaluate_picks(market, costs=ZERO, horizon=3))
     assert picks["000010"]["benchmark_return"] == pytest.approx(BENCH_D0)
     # B: +0.05 - 0.0228571… = 0.0271428…
     assert picks["000020"]["excess_return"] == pytest.approx(0.05 - BENCH_D0)
 
 
 def test_horizon_one(market):
-    picks = by_code(evaluate_picks(market, horizon=1))
+    picks = by_code(evaluate_picks(market, costs=ZERO, horizon=1))
     # A at D1: 10,100 / 10,000 - 1 = +0.01; MAE over D1 only: 9,900: -0.01.
     assert picks["000010"]["return"] == pytest.approx(0.01)
     assert picks["000010"]["mae"] == pytest.approx(-0.01)
@@ -213,9 +206,12 @@ def test_horizon_one(market):
 
 
 def test_summary_per_version(market):
-    evaluation = evaluate_picks(market, horizon=3)
-    assert evaluation.versions == ("v2", "v3")  # v1 holds only NORESULT placeholders
-    v2, v3 = evaluation.by_version
+    evaluation = evaluate_picks(market, costs=ZERO, horizon=3)
+    # v1 holds only NORESULT placeholders: eight sessions, no pick.
+    assert evaluation.versions == ("v1", "v2", "v3")
+    v1, v2, v3 = evaluation.by_version
+    assert (v1.picks, v1.sessions, v1.sessions_with_picks, v1.pick_rate) == (0, 8, 0, 0.0)
+    assert v1.mean_return is None and v1.mean_return_ci is None
     # v3: A, B, C, D closed; E, H open. Targets A and H; stop B; both C; neither D; open E.
     assert (v3.version, v3.strategy, v3.picks, v3.closed, v3.open) == ("v3", None, 6, 4, 2)
     assert v3.outcomes == {
@@ -231,7 +227,10 @@ def test_summary_per_version(market):
     assert v3.mean_return == pytest.approx(0.015)
     assert v3.median_return == pytest.approx(0.01)
     assert v3.benchmark_return == pytest.approx(BENCH_D0)
-    assert v3.excess_return == pytest.approx(0.015 - BENCH_D0)  # -0.0078571…
+    assert v3.excess_return == pytest.approx(0.015 - BENCH_D0)  # -0.005
+    # Two results (D0, D5) of eight sessions; one session of closed picks: no interval.
+    assert (v3.sessions, v3.sessions_with_picks) == (2, 2)
+    assert v3.mean_return_ci is None and v3.excess_return_ci is None
     # MAE: (-0.03 - 0.02 - 0.03 - 0.015) / 4 = -0.02375.
     assert v3.mean_mae == pytest.approx(-0.02375)
     # v2: F (no guidance) +0.10, G (neither) 0.0 → hit rate 0 / 1; mean and median 0.05.
@@ -244,7 +243,10 @@ def test_summary_per_version(market):
 
 
 def test_summary_per_strategy(market):
-    groups = {(s.version, s.strategy): s for s in evaluate_picks(market, horizon=3).by_strategy}
+    groups = {
+        (s.version, s.strategy): s
+        for s in evaluate_picks(market, costs=ZERO, horizon=3).by_strategy
+    }
     assert list(groups) == [
         ("v2", "스윙"),
         ("v2", "관찰"),
@@ -265,7 +267,7 @@ def test_summary_per_strategy(market):
 
 
 def test_by_date_series(market):
-    rows = evaluate_picks(market, horizon=3).by_date
+    rows = evaluate_picks(market, costs=ZERO, horizon=3).by_date
     # Only D0 has closed picks; v2 mean (0.10 + 0.0) / 2, v3 mean 0.015.
     assert [(r["version"], r["date"], r["closed"]) for r in rows] == [
         ("v2", D[0], 2),
@@ -284,25 +286,26 @@ def test_filters_by_version_and_date(market):
     early = evaluate_picks(market, end=dt.date(2025, 3, 3), horizon=3)
     assert len(early.picks) == 6 and {p["date"] for p in early.picks} == {D[0]}
     gap = evaluate_picks(market, start=dt.date(2025, 3, 4), end=dt.date(2025, 3, 7))
-    assert gap.picks == [] and gap.by_version == [] and gap.versions == ()
+    assert gap.picks == [] and gap.curves == [] and gap.versions == ("v1",)
+    assert [(s.version, s.sessions, s.picks) for s in gap.by_version] == [("v1", 4, 0)]
     only_v1 = evaluate_picks(market, versions=("v1",))
     assert only_v1.picks == []  # NORESULT rows are not picks
+    assert only_v1.by_version[0].sessions == 8
 
 
 def test_picks_without_forward_bars_stay_open(db):
     """Picks with no stored bar after them (or none at all) are open, never losses."""
-    flags = json.dumps(GUIDE)
-    db.conn.executemany(
-        "INSERT INTO scan_rank (date, code, scanner_version, strategy, flags, rank, anchor_close) "
-        "VALUES (?, ?, 'v3', 'midterm', ?, 1, 10000)",
-        [(D[7], "000010", flags), (D[7], "000099", flags)],
-    )
-    evaluation = evaluate_picks(db, horizon=3)  # no bars stored at all
+    picks = [
+        {"code": code, "close": 10000, "strategy": "midterm", "flags": GUIDE}
+        for code in ("000010", "000099")
+    ]
+    add_result(db, D[7], "v3", picks)
+    evaluation = evaluate_picks(db, costs=ZERO, horizon=3)  # no bars stored at all
     assert [p["outcome"] for p in evaluation.picks] == ["open", "open"]
     assert evaluation.by_version[0].closed == 0 and evaluation.by_version[0].hit_rate is None
-    assert evaluation.data_end is None
+    assert evaluation.data_end is None and evaluation.curves == []
     insert_market(db)  # now D0 … D7 exist, but nothing after D7; 000099 never traded
-    picks = by_code(evaluate_picks(db, horizon=3, start=dt.date(2025, 3, 12)))
+    picks = by_code(evaluate_picks(db, costs=ZERO, horizon=3, start=dt.date(2025, 3, 12)))
     assert {code: p["outcome"] for code, p in picks.items()} == {
         "000010": "open",
         "000099": "open",
@@ -313,13 +316,10 @@ def test_picks_without_forward_bars_stay_open(db):
 def test_pick_on_a_date_without_bars(market):
     """A pick dated on a day with no stored bar (Saturday 2025-03-08, between D4 and D5) starts
     its window on the next stored date; its window has no universe benchmark."""
-    market.execute(
-        "INSERT INTO scan_rank (date, code, scanner_version, strategy, flags, rank, anchor_close) "
-        "VALUES ('2025-03-08', '000010', 'v3', 'midterm', ?, 1, 9900)",
-        [json.dumps(GUIDE)],
-    )
+    pick = {"code": "000010", "close": 9900, "strategy": "midterm", "flags": GUIDE}
+    add_result(market, "2025-03-08", "v3", [pick])
     saturday = dt.date(2025, 3, 8)
-    (pick,) = evaluate_picks(market, horizon=3, start=saturday, end=saturday).picks
+    (pick,) = evaluate_picks(market, costs=ZERO, horizon=3, start=saturday, end=saturday).picks
     # Sessions 1 … 3 are D5, D6, D7 (9,900 ± 50): the 4-session hold is not over → open.
     assert pick["outcome"] == "open"
     # Closed at D7: 9,900 / 9,900 - 1 = 0.0; MAE 9,850 / 9,900 - 1 = -0.00505…
@@ -330,92 +330,13 @@ def test_pick_on_a_date_without_bars(market):
 
 def test_rejects_bad_arguments(market):
     with pytest.raises(BadInput, match=r"--horizon: must be at least 1 session, got 0"):
-        evaluate_picks(market, horizon=0)
+        evaluate_picks(market, costs=ZERO, horizon=0)
     with pytest.raises(BadInput, match=r"--from 2025-03-10 is after --to 2025-03-03; swap them"):
         evaluate_picks(market, start=dt.date(2025, 3, 10), end=dt.date(2025, 3, 3))
 
 
 def test_to_record_is_plain(market):
-    doc = evaluate_picks(market, horizon=3).to_record()
+    doc = evaluate_picks(market, costs=ZERO, horizon=3).to_record()
     text = json.dumps(doc, allow_nan=False)  # no NaN, no numpy scalars
-    assert json.loads(text)["by_version"][1]["hit_rate"] == pytest.approx(0.4)
+    assert json.loads(text)["by_version"][2]["hit_rate"] == pytest.approx(0.4)
     assert doc["data_end"] == D[7] and doc["horizon"] == 3 and doc["from"] is None
-
-
-# --- the command, through a stand-in root app (the lead registers it in scanctl.cli.main) ---
-
-
-def cli_app(db_path) -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def root(ctx: typer.Context) -> None:
-        ctx.obj = AppContext(db_path=db_path)
-
-    app.command("evaluate")(evaluate)
-    return app
-
-
-def invoke(db_path, *args):
-    return CliRunner().invoke(cli_app(db_path), ["evaluate", *args])
-
-
-def test_cli_json(market, db_path):
-    result = invoke(db_path, "--version", "v3", "--from", "20250303", "--horizon", "3", "--json")
-    assert result.exit_code == 0, result.output
-    assert "\x1b[" not in result.stdout
-    doc = json.loads(result.stdout)
-    assert doc["versions"] == ["v3"] and doc["from"] == "2025-03-03" and doc["to"] is None
-    assert [s["strategy"] for s in doc["by_strategy"]] == ["midterm", "v2_lite"]
-    assert doc["by_version"][0]["hit_rate"] == pytest.approx(0.4)
-    assert len(doc["picks"]) == 6
-
-
-def test_cli_table(market, db_path):
-    result = invoke(db_path, "--horizon", "3")
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"8 picks {D[0]} – {D[5]}, 3-session returns, bars to {D[7]}"
-    assert lines[1].split()[:4] == ["version", "strategy", "picks", "closed"]
-    rows = [line.split() for line in lines[2:]]
-    assert [row[:3] for row in rows] == [
-        ["v2", "all", "2"],
-        ["v2", "스윙", "1"],
-        ["v2", "관찰", "1"],
-        ["v3", "all", "6"],
-        ["v3", "midterm", "4"],
-        ["v3", "v2_lite", "2"],
-    ]
-    # v3: hit rate 40.0 %, mean +1.50 %, median +1.00 %, universe +2.29 %, excess -0.79 %.
-    assert rows[3][9:] == ["40.0%", "+1.50%", "+1.00%", "+2.29%", "-0.79%", "-2.38%"]
-
-
-def test_cli_no_picks_in_range(market, db_path):
-    result = invoke(db_path, "--from", "2025-03-04", "--to", "2025-03-07")
-    assert result.exit_code == 0, result.output
-    assert result.stdout == ""
-    assert result.stderr == (
-        "no stored picks from 2025-03-04 to 2025-03-07; run `scanctl scan` or widen --from/--to\n"
-    )
-    result = invoke(db_path, "--from", "2025-03-04", "--to", "2025-03-07", "--json")
-    assert json.loads(result.stdout)["picks"] == []
-
-
-def test_cli_empty_store(store_path):
-    result = invoke(store_path)
-    assert result.exit_code == 0, result.output
-    assert result.stdout == ""
-    assert result.stderr == "no stored picks; run `scanctl scan` or widen --from/--to\n"
-
-
-def test_cli_bad_input(market, db_path):
-    result = invoke(db_path, "--from", "yesterday")
-    assert isinstance(result.exception, BadInput)
-    assert str(result.exception) == (
-        "--from: 'yesterday' is not a date; use YYYY-MM-DD, YYYYMMDD or today"
-    )
-    result = invoke(db_path, "--version", "v9")
-    assert isinstance(result.exception, BadInput)
-    assert "unknown version 'v9'" in str(result.exception)
-    result = invoke(db_path, "--horizon", "0")
-    assert result.exit_code == 2  # Typer's range check
