@@ -1,4 +1,5 @@
-"""The ``scan_runs`` table: one row per (run, version) with its status, counts and error."""
+"""The ``scan_runs`` table: one row per (run, version) with its status, counts, error and the
+run record of ENGINES.md §8.6 (market condition, parameters, record)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ SCAN_RUNS_COLUMNS = (
     "error",
     "market_condition",
     "params",
+    "record",
 )
 """Every ``scan_runs`` column, in table order."""
 
