@@ -100,3 +100,14 @@ def run_statuses_on(db: sqlite_utils.Database, date: str) -> dict[str, set[str]]
     ).fetchall():
         statuses.setdefault(version, set()).add(status)
     return statuses
+
+
+def runs_on(db: sqlite_utils.Database, date: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``columns`` of every run of ``date`` that was not skipped, oldest first (by start
+    time, then insertion order)."""
+    rows = db.execute(
+        f"SELECT {_columns(columns)} FROM scan_runs WHERE date = ? AND status != 'skipped' "
+        "ORDER BY started_at, rowid",
+        [date],
+    ).fetchall()
+    return [dict(zip(columns, values, strict=True)) for values in rows]
