@@ -1,7 +1,7 @@
 """A store for the daily-page tests, built once per test run: the demo market of
-tests/demo_store.py backfilled with v1, v2 and v3 over its last 16 sessions (so the track
-record has closed picks), with v3's midterm keeping up to 30 picks so that the last session
-has at least 30 picks in all."""
+tests/demo_store.py backfilled with v1, v2 and v3 over its last 13 sessions (the 10-session
+returns of the first three close, so the track record has curves), with v3's midterm keeping
+up to 30 picks so that the last session has at least 30 picks in all."""
 
 import shutil
 
@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import built_once, run_cli
 from tests.demo_store import DEMO_LAST_SESSION
 
-FIRST_SESSION = "2025-11-07"
+FIRST_SESSION = "2025-11-12"
 CONFIG = "[engines.v3.midterm]\ntop_n = 30\n"
 
 

@@ -35,6 +35,9 @@ from scanctl.store.runs import runs_on
 
 CHART_SESSIONS = 60
 NEAR_MISSES = 5  # per engine or sub-engine
+# Near-miss candidates explained to compare their scores: those that got as far as the fifth,
+# at most this many in traded-value order (a whole-market universe can tie hundreds).
+_POOL = 200
 _RUN_COLUMNS = ("scanner_version", "trigger", "started_at", "duration_s", "status")
 _RUN_COLUMNS += ("matched_count", "error", *PARTS)
 
@@ -175,8 +178,12 @@ def _version_view(
         near_note=note,
         record_pairs=tuple(texts.record_pairs(record)),
         record_json=None if record is None else json.dumps(record, ensure_ascii=False, indent=1),
-        error=(run.get("error") or "").split("\n")[0] or None if run else None,
+        error=_first_line(run.get("error")) if run else None,
     )
+
+
+def _first_line(text: str | None) -> str | None:
+    return text.split("\n")[0] if text else None
 
 
 def _run_text(run: dict[str, Any] | None) -> str:
@@ -277,7 +284,7 @@ def _sub_near_misses(
         )
     ]
     floor = depth[order[min(NEAR_MISSES, len(order)) - 1]]
-    pool = [int(i) for i in order if depth[i] >= floor]
+    pool = [int(i) for i in order[:_POOL] if depth[i] >= floor]
     records = {i: explain_record(result, sub, i, inp, day) for i in pool}
 
     def key(item: tuple[int, int]) -> tuple[int, float, int]:
