@@ -14,7 +14,8 @@ and their block (`EngineResult.run_record`) and their effective parameters
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from scanctl.engines.base import EngineResult, plain
@@ -53,3 +54,10 @@ def full_record(
     if market_condition is None and params is None and record is None:
         return None
     return {"market_condition": market_condition, "params": params, **(record or {})}
+
+
+def pop_record(row: MutableMapping[str, Any]) -> dict[str, Any] | None:
+    """Remove the three stored parts (JSON text or None) from a `scan_runs` row and return the
+    §8.6 object they make (`full_record`)."""
+    parts = [row.pop(column) for column in PARTS]
+    return full_record(*(json.loads(part) if part else None for part in parts))

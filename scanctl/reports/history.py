@@ -12,7 +12,7 @@ import sqlite_utils
 from scanctl.clock import now_kst
 from scanctl.errors import BadInput
 from scanctl.jobs.record import PARTS as RECORD_PARTS
-from scanctl.jobs.record import full_record
+from scanctl.jobs.record import pop_record
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import last_bar_date
 from scanctl.store.picks import latest_pick_date, picks_on
@@ -84,8 +84,7 @@ def run_history(
         if row["error"]:
             row["error"] = row["error"].split("\n")[0]
         if records:
-            parts = [json.loads(row.pop(c)) if row[c] else None for c in RECORD_PARTS]
-            row["record"] = full_record(*parts)
+            row["record"] = pop_record(row)
         result.append(row)
     return result
 

@@ -282,6 +282,7 @@ def test_migration_5_adds_the_run_record_and_keeps_older_runs(tmp_path):
             },
         )
     new, old = run_history(db, 10, None, records=True)
+    assert not {"market_condition", "params"} & set(new)  # only inside the record
     assert new["record"] == {
         "market_condition": None,
         "params": None,

@@ -25,7 +25,7 @@ from scanctl.engines.base import EngineInput, EngineResult, SubResult
 from scanctl.engines.indicators import compute_indicators
 from scanctl.engines.params import RunParams
 from scanctl.jobs.prepare import MarketData, load_market_data, prepare_inputs, run_engine
-from scanctl.jobs.record import PARTS, full_record
+from scanctl.jobs.record import PARTS, pop_record
 from scanctl.reports.history import stored_picks
 from scanctl.reports.inspect import explain_record
 from scanctl.reports.page import labels, svg, texts
@@ -101,8 +101,7 @@ def latest_runs(db: sqlite_utils.Database, day: dt.date) -> dict[str, dict[str, 
         if previous is None or row["status"] == "ok" or previous["status"] != "ok":
             chosen[row["scanner_version"]] = row
     for row in chosen.values():
-        parts = [json.loads(row.pop(c)) if row[c] else None for c in PARTS]
-        row["record"] = full_record(*parts)
+        row["record"] = pop_record(row)
     return chosen
 
 
