@@ -76,13 +76,14 @@ def runs(
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run history: per version start, duration, status, universe and matched counts, error.
+    """Run history: per version start, duration, status, universe and matched counts, error;
+    --json adds each run's record (market condition, parameters, universe, counts, steps).
 
     Example: scanctl runs --limit 10 --json
     """
     from scanctl.reports.history import run_history
 
-    rows = run_history(app_context(ctx).db(), limit, _versions(version))
+    rows = run_history(app_context(ctx).db(), limit, _versions(version), records=as_json)
     if as_json:
         print_json(rows)
         return

@@ -18,7 +18,8 @@ def inspect(
     version: VersionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Why a stock was (not) picked: every indicator, the market condition, each version's verdict.
+    """Why a stock was (not) picked: every indicator, the market condition, each version's
+    verdict and run record.
 
     Example: scanctl inspect 005930 --date 2025-11-28 --version v2,v3
     """
@@ -72,6 +73,11 @@ def _render(record: dict[str, Any]) -> None:
         rows,
         title="Verdicts",
     )
+    from scanctl.reports.run_record import record_summary
+
+    for version, run_record in record.get("run_records", {}).items():
+        pairs = [p for p in record_summary(run_record) if p[0] != "market"]
+        print_pairs(pairs, title=f"Run record {version} (--json: the whole record)")
 
 
 def _verdict_row(name: str, summary: dict[str, Any]) -> list[Any]:

@@ -24,6 +24,7 @@ from scanctl.cli import (
     history_cmd,
     inspect_cmd,
     notify_cmd,
+    report_cmd,
     scan_cmd,
     settings,
 )
@@ -80,6 +81,7 @@ app.command("inspect")(inspect_cmd.inspect)
 app.command("backfill")(backfill_cmd.backfill)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("report")(report_cmd.report)
 
 
 @app.callback()

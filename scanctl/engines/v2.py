@@ -434,12 +434,17 @@ class _Selection:
 
 
 def _select(
-    params: V2Params, cond: MarketCondition, score: np.ndarray, order: np.ndarray
+    params: V2Params,
+    cond: MarketCondition,
+    score: np.ndarray,
+    order: np.ndarray,
+    codes: np.ndarray,
 ) -> _Selection:
-    """§6.6 on the candidates ``order`` (ranked by V, then the universe tie-break)."""
+    """§6.6 on the candidates ``order`` (ranked by V, then the universe tie-break); ``codes``
+    name the tickers of the kept lists in the record."""
     top_k = params.top_k
     if cond.status != "ok":
-        record = dict.fromkeys(("regime", "cutoffs", "caps", "qualified", "kept"))
+        record = dict.fromkeys(("regime", "cutoffs", "caps", "qualified", "kept", "kept_codes"))
         return _Selection(order[:top_k], {NOT_IN_TOP_K: order[top_k:]}, None, record, None)
     risk_score = min(max(cond.short_term_risk_score or 0, 0), 3)
     adjust = params.short_term_adjust[("0", "1", "2+")[min(risk_score, 2)]]
@@ -462,6 +467,10 @@ def _select(
         "caps": dataclasses.asdict(caps),
         "qualified": dict(zip(HORIZONS, qualifies.sum(axis=0).tolist(), strict=True)),
         "kept": dict(zip(HORIZONS, kept.sum(axis=0).tolist(), strict=True)),
+        "kept_codes": {
+            horizon: [str(code) for code in codes[order[kept[:, k]]]]
+            for k, horizon in enumerate(HORIZONS)
+        },
     }
     return _Selection(order[selected][:top_k], reasons, kept_by_ticker, record, adjust)
 
@@ -490,7 +499,7 @@ def run_v2(inp: EngineInput, params: V2Params) -> EngineResult:
     arrays = _Arrays.of(inp, params, eff)
     candidates = arrays.checks.all_passed(evaluated)
     order = ranked(arrays.score, inp, candidates)
-    selection = _select(params, cond, arrays.score, order)
+    selection = _select(params, cond, arrays.score, order, inp.codes)
 
     failures = arrays.checks.first_failure(can_compute)
     reasons, open_ = pre.copy(), np.equal(pre, None)

@@ -113,7 +113,8 @@ def run_backfill(
             day = prepared.date
             if progress:
                 progress(number, len(todo), day)
-            condition, results = run_versions(prepared, params, versions)
+            results = run_versions(prepared, params, versions)
+            condition = prepared.condition.to_record()
             save_session(db, day, "backfill", results, condition, params)
             outcome.scanned[day.isoformat()] = {
                 version: {"status": r.status, "matched_count": r.matched_count}

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from scanctl.clock import now_kst, today_kst
-from scanctl.engines.base import Pick, plain
+from scanctl.engines.base import Pick
 from scanctl.engines.params import RunParams
 from scanctl.errors import DataNotReady, ExitCode, ScanctlError
 from scanctl.jobs import gates
@@ -39,6 +39,7 @@ from scanctl.jobs.prepare import (
     prepare_inputs,
     run_engine,
 )
+from scanctl.jobs.record import stored_params, stored_record
 from scanctl.logs import get_logger
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import main_source_on
@@ -87,6 +88,8 @@ class VersionOutcome:
     error: str | None = None
     picks: tuple[Pick, ...] = ()
     rows_written: bool = False
+    params: dict[str, Any] | None = None  # the engine's effective parameters (§8.6)
+    record: dict[str, Any] | None = None  # universe, counts and the version's block (§8.6)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -353,6 +356,7 @@ def _record_not_run(
                     error=why,
                     market_condition=None,
                     params=None,
+                    record=None,
                 ),
             )
 
@@ -367,7 +371,8 @@ def scan_session(
     """Steps 5 of one date: inputs prepared once, then each version in isolation."""
     progress = progress or (lambda _: None)
     progress("prepare")
-    return run_versions(prepare_inputs(data, day, params, versions), params, versions, progress)
+    prepared = prepare_inputs(data, day, params, versions)
+    return prepared.condition.to_record(), run_versions(prepared, params, versions, progress)
 
 
 def run_versions(
@@ -375,15 +380,14 @@ def run_versions(
     params: RunParams,
     versions: tuple[str, ...],
     progress: Progress | None = None,
-) -> tuple[dict[str, Any], dict[str, VersionOutcome]]:
-    """Each version on one date's prepared inputs, in isolation: the condition's record and
-    every version's outcome."""
-    progress = progress or (lambda _: None)
+) -> dict[str, VersionOutcome]:
+    """Each version on the prepared inputs, in isolation: picks and run record, or its error."""
     outcomes = {}
     for version in versions:
-        progress(version)
+        if progress:
+            progress(version)
         outcomes[version] = _run_version(version, prepared, params)
-    return prepared.condition.to_record(), outcomes
+    return outcomes
 
 
 def _run_version(version: str, prepared: PreparedRun, params: RunParams) -> VersionOutcome:
@@ -413,6 +417,8 @@ def _run_version(version: str, prepared: PreparedRun, params: RunParams) -> Vers
         matched_count=result.matched_count,
         duration_s=time.perf_counter() - started,
         picks=result.picks,
+        params=result.params,
+        record=stored_record(prepared.universe_record, result),
     )
     fields = {"version": version, "date": prepared.date.isoformat(), "run_id": run_id}
     fields |= {"universe": outcome.universe_count, "matched": outcome.matched_count}
@@ -455,7 +461,8 @@ def save_session(
                     matched_count=outcome.matched_count,
                     error=outcome.error,
                     market_condition=condition,
-                    params=plain(params.record(version)),
+                    params=stored_params(params, version, outcome.params),
+                    record=outcome.record,
                 ),
             )
         if enqueue is not None:

@@ -117,7 +117,8 @@ def _content(rows: Sequence[dict[str, Any]]) -> list[tuple]:
 
 @dataclass(frozen=True)
 class RunRow:
-    """One `scan_runs` row (PRODUCT.md §4.1)."""
+    """One `scan_runs` row (PRODUCT.md §4.1); the last three fields are the run record
+    (ENGINES.md §8.6, `scanctl.jobs.record`)."""
 
     run_id: str
     date: str
@@ -132,11 +133,12 @@ class RunRow:
     error: str | None
     market_condition: dict[str, Any] | None
     params: dict[str, Any] | None
+    record: dict[str, Any] | None = None
 
 
 def insert_run(db: sqlite_utils.Database, run: RunRow) -> None:
     """Insert a `scan_runs` row (inside the caller's transaction)."""
     record = dict(run.__dict__)
-    for key in ("market_condition", "params"):
+    for key in ("market_condition", "params", "record"):
         record[key] = None if record[key] is None else _json(record[key])
     insert_run_record(db, record)

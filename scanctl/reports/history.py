@@ -11,6 +11,8 @@ import sqlite_utils
 
 from scanctl.clock import now_kst
 from scanctl.errors import BadInput
+from scanctl.jobs.record import PARTS as RECORD_PARTS
+from scanctl.jobs.record import pop_record
 from scanctl.market.calendar import KrxCalendar
 from scanctl.store.bar_queries import last_bar_date
 from scanctl.store.picks import latest_pick_date, picks_on
@@ -65,18 +67,24 @@ def stored_picks(
     return shown, rows
 
 
-# What `runs` shows of a run: every stored column but the condition and parameters.
-RUN_COLUMNS = tuple(c for c in SCAN_RUNS_COLUMNS if c not in ("market_condition", "params"))
+# What `runs` shows of a run: every stored column but the run record's parts.
+RUN_COLUMNS = tuple(c for c in SCAN_RUNS_COLUMNS if c not in RECORD_PARTS)
 
 
 def run_history(
-    db: sqlite_utils.Database, limit: int, versions: tuple[str, ...] | None
+    db: sqlite_utils.Database,
+    limit: int,
+    versions: tuple[str, ...] | None,
+    records: bool = False,
 ) -> list[dict[str, Any]]:
-    """The latest `scan_runs` rows, newest first (errors cut to their first line)."""
+    """The latest `scan_runs` rows, newest first (errors cut to their first line); with
+    ``records``, each row also carries its run record (ENGINES.md §8.6) as ``record``."""
     result = []
-    for row in recent_runs(db, RUN_COLUMNS, limit, versions):
+    for row in recent_runs(db, RUN_COLUMNS + (RECORD_PARTS if records else ()), limit, versions):
         if row["error"]:
             row["error"] = row["error"].split("\n")[0]
+        if records:
+            row["record"] = pop_record(row)
         result.append(row)
     return result
 

@@ -1,7 +1,8 @@
 """`scanctl inspect CODE`: why a ticker was (not) picked, from the same arrays the scan uses.
 
 The engines run on the whole universe exactly as in a scan (outsiders included as diagnostics),
-then the explain records of ENGINES.md §8.4 are built for the one ticker. The indicators shown
+then the explain records of ENGINES.md §8.4 are built for the one ticker, and each version's
+run record (§8.6) as a scan of the date with the current settings stores it. The indicators shown
 are those of the window of the first requested version's lookback (220 for every engine by
 default). The default date is the last stored date on or before today (Asia/Seoul).
 """
@@ -27,6 +28,7 @@ from scanctl.engines.base import (
 from scanctl.engines.params import RunParams
 from scanctl.errors import BadInput
 from scanctl.jobs.prepare import load_market_data, prepare_inputs, run_engine
+from scanctl.jobs.record import full_record, stored_params, stored_record
 from scanctl.store.bar_queries import (
     bar_date_range,
     code_first_bar_date,
@@ -102,7 +104,17 @@ def inspect_ticker(
     inp = prepared.input_for(params, versions[0])
     index = int(np.searchsorted(inp.codes, code))
     results = {version: run_engine(version, prepared, params) for version in versions}
-    return Inspection(record=_document(inp, index, day, results, prepared.condition.to_record()))
+    condition = prepared.condition.to_record()
+    document = _document(inp, index, day, results, condition)
+    document["run_records"] = {
+        version: full_record(
+            condition,
+            stored_params(params, version, result.params),
+            stored_record(prepared.universe_record, result),
+        )
+        for version, result in results.items()
+    }
+    return Inspection(record=document)
 
 
 def _document(

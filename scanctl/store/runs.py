@@ -1,4 +1,5 @@
-"""The ``scan_runs`` table: one row per (run, version) with its status, counts and error."""
+"""The ``scan_runs`` table: one row per (run, version) with its status, counts, error and the
+run record of ENGINES.md §8.6 (market condition, parameters, record)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ SCAN_RUNS_COLUMNS = (
     "error",
     "market_condition",
     "params",
+    "record",
 )
 """Every ``scan_runs`` column, in table order."""
 
@@ -98,3 +100,14 @@ def run_statuses_on(db: sqlite_utils.Database, date: str) -> dict[str, set[str]]
     ).fetchall():
         statuses.setdefault(version, set()).add(status)
     return statuses
+
+
+def runs_on(db: sqlite_utils.Database, date: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``columns`` of every run of ``date`` that was not skipped, oldest first (by start
+    time, then insertion order)."""
+    rows = db.execute(
+        f"SELECT {_columns(columns)} FROM scan_runs WHERE date = ? AND status != 'skipped' "
+        "ORDER BY started_at, rowid",
+        [date],
+    ).fetchall()
+    return [dict(zip(columns, values, strict=True)) for values in rows]

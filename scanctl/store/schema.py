@@ -221,6 +221,11 @@ SCAN_RUNS_TRIGGERS = [
     "CREATE INDEX scan_runs_date_version ON scan_runs (date, scanner_version)",
 ]
 
+# Migration 5 (issue 13): the run record of ENGINES.md §8.6 beside the market condition and the
+# parameters of each run: the universe (limits, sizes, members), the counts and the version's
+# own block (v1 fallback steps, v2 gate and horizons, v3 routing), as JSON. Older rows keep NULL.
+SCAN_RUNS_RECORD = ["ALTER TABLE scan_runs ADD COLUMN record TEXT"]
+
 MIGRATIONS: list[list[str]] = [
     # 1: the schema of PRODUCT.md §4.1.
     [
@@ -242,6 +247,8 @@ MIGRATIONS: list[list[str]] = [
     NOTIFICATIONS_V3,
     # 4: the triggers ci and catchup.
     SCAN_RUNS_TRIGGERS,
+    # 5: the run record.
+    SCAN_RUNS_RECORD,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -107,3 +107,23 @@ def test_inspect_real_data(real_krx_db):
     assert record["market_condition"]["series"]["kospi_proxy"] == "KOSPI"
     assert record["market_condition"]["series"]["kosdaq_proxy"] == "229200"
     assert record["indicators"]["change_rate"] == -2.9  # CSV: 103,500 → 100,500
+
+
+def test_inspect_shows_the_run_record_a_scan_stores(demo_db, tmp_path):
+    """`inspect` builds each version's run record as `scan` does: after a scan of the date,
+    the record `runs --json` reads back from the store is the one `inspect` shows."""
+    path = tmp_path / "scanned.db"
+    shutil.copy(demo_db, path)
+    scan = runner.invoke(
+        app, ["--db", str(path), "scan", "--version", "v1,v2,v3", "--date", "2025-11-28"]
+    )
+    assert scan.exit_code == 0, scan.output
+    runs = json.loads(runner.invoke(app, ["--db", str(path), "runs", "--json"]).stdout)
+    stored = {run["scanner_version"]: run["record"] for run in runs}
+    shown = inspect_json(path, "069500")["run_records"]
+    assert set(shown) == {"v1", "v2", "v3"} and shown == stored
+    assert stored["v1"]["v1"]["target_min"] == 3 and stored["v3"]["v3"]["routing"]
+    assert stored["v2"]["universe"]["final_size"] == stored["v2"]["counts"]["universe_count"]
+    table = runner.invoke(app, ["--db", str(path), "inspect", "069500", "--version", "v1"])
+    assert "Run record v1" in table.stdout and "v1 fallback" in table.stdout
+    assert "target 3–5" in table.stdout

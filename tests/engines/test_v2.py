@@ -579,6 +579,11 @@ def test_selection_reasons_and_horizons():
     record = result.run_record["v2"]
     assert record["qualified"] == {"swing": 12, "position": 13, "longterm": 12}
     assert record["kept"] == {"swing": 5, "position": 3, "longterm": 10}
+    assert record["kept_codes"] == {
+        "swing": [f"T{k:02d}" for k in range(5)],
+        "position": ["T00", "T01", "T02"],
+        "longterm": [f"T{k:02d}" for k in range(10)],
+    }
     assert (record["short_term_risk_score"], record["short_term_adjust"]) == (3, 1.0)
     assert record["cutoffs"] == {"swing": 6.0, "position": 4.5, "longterm": 6.0}
     assert result.run_record["counts"] == {
@@ -604,6 +609,7 @@ def test_status_unknown_no_cutoffs_first_top_k_candidates():
     record = result.run_record["v2"]
     assert record["gate"] == {"open": True, "why": "status_not_ok"}
     assert (record["regime"], record["caps"], record["qualified"]) == (None, None, None)
+    assert record["kept_codes"] is None
     _, alone = run([tickers[-1]], cond)
     assert codes(alone) == ["LOW"]  # no cut-off removes V = 0
 

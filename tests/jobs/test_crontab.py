@@ -1,6 +1,7 @@
 """The line in crontab.example runs the whole daily flow: sync, gates, engines, storage, the one
-notification. Run as cron would (`sh -c`, no TTY, output appended to a log file) on the demo
-market, with a local stand-in for Naver on 127.0.0.1 serving the demo market's bars."""
+notification, then the daily page. Run as cron would (`sh -c`, no TTY, output appended to a log
+file) on the demo market, with a local stand-in for Naver on 127.0.0.1 serving the demo
+market's bars."""
 
 import json
 import re
@@ -63,7 +64,11 @@ def test_crontab_line_runs_the_daily_flow(scan_db, tmp_path, naver_serving):
         f'[data.naver]\nbase_url = "{naver_serving.url}"\nlisting_url = "{naver_serving.url}"\n'
         "rate_per_s = 1000\n"
     )
+    page = tmp_path / "www" / "index.html"
+    page.parent.mkdir()
     line = cron_command().replace("/var/log/scanctl/scan.log", str(log))
+    line = line.replace("/var/log/scanctl/report.log", str(tmp_path / "report.log"))
+    line = line.replace("/var/www/scanctl/index.html", str(page))
     # a host where scanctl has run before: the XKRX schedule is in the cache under $HOME, as an
     # earlier run left it (building it takes seconds; tests/market/test_xkrx.py tests the cache)
     cached = tmp_path / ".cache" / "scanctl" / xkrx._cache_path().name
@@ -91,3 +96,5 @@ def test_crontab_line_runs_the_daily_flow(scan_db, tmp_path, naver_serving):
     outbox = dump(scan_db, "notifications")
     assert [(r[1], r[2], r[3]) for r in outbox] == [("daily", "log", "skipped")]
     assert json.loads(outbox[0][7])["kind"] == "daily"
+    # then the daily page of that session is published
+    assert "[scanctl] 2025년 11월 28일 스캔 결과" in page.read_text(encoding="utf-8")

@@ -238,3 +238,54 @@ def test_migration_3_keeps_outbox_rows_and_allows_the_delivery_states(db_path):
         db.execute("UPDATE notifications SET status = ?", [status])
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE notifications SET status = 'lost'")
+
+
+def test_migration_5_adds_the_run_record_and_keeps_older_runs(tmp_path):
+    """A store of schema 4 with a run opens at the current schema: the run keeps its columns,
+    its record is NULL (shown as the market condition and parameters alone), and new runs
+    store their record."""
+    from scanctl.reports.history import run_history
+    from scanctl.store.runs import insert_run_record
+    from scanctl.store.schema import MIGRATIONS
+
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    for statements in MIGRATIONS[:4]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute(
+        "INSERT INTO scan_runs (run_id, date, scanner_version, trigger, started_at, status, "
+        "universe_count, matched_count, market_condition, params) VALUES ('old', '2025-11-27', "
+        "'v1', 'cron', '2025-11-27T15:42:00+09:00', 'ok', 200, 0, '{\"status\":\"ok\"}', "
+        '\'{"v1":{"top_k":5}}\')'
+    )
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    assert schema_version(db) == SCHEMA_VERSION >= 5
+    assert "record" in db["scan_runs"].columns_dict
+    assert db.execute("SELECT run_id, universe_count, record FROM scan_runs").fetchall() == [
+        ("old", 200, None)
+    ]
+    with write_transaction(db):
+        insert_run_record(
+            db,
+            {
+                "run_id": "new",
+                "date": "2025-11-28",
+                "scanner_version": "v1",
+                "trigger": "cron",
+                "started_at": "2025-11-28T15:42:00+09:00",
+                "status": "ok",
+                "record": '{"counts":{"matched_count":3}}',
+            },
+        )
+    new, old = run_history(db, 10, None, records=True)
+    assert not {"market_condition", "params"} & set(new)  # only inside the record
+    assert new["record"] == {
+        "market_condition": None,
+        "params": None,
+        "counts": {"matched_count": 3},
+    }
+    assert old["record"] == {"market_condition": {"status": "ok"}, "params": {"v1": {"top_k": 5}}}
