@@ -50,7 +50,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("SCANCTL_NOW", PINNED_NOW)
-    monkeypatch.delenv("CI", raising=False)  # CI sets it; runs record their trigger from it
+    from scanctl.cli.context import CI_VARIABLES, MAKE_VARIABLE
+
+    for name in (*CI_VARIABLES, MAKE_VARIABLE):  # a run records its trigger from them
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)
