@@ -32,7 +32,8 @@ class _Formatter(logging.Formatter):
             body["msg"] = record.getMessage()
             return json.dumps({**body, **fields}, ensure_ascii=False, default=str)
         extra = "".join(f" {key}={value}" for key, value in fields.items())
-        return f"{stamp} {level} {self.command or 'scanctl'}: {record.getMessage()}{extra}"
+        command = f"{self.command}: " if self.command else ""
+        return f"{stamp} {level} {command}{record.getMessage()}{extra}"
 
 
 def configure_logging(

@@ -39,7 +39,7 @@ def backfill(
         last,
         versions_for(db, version),
     )
-    with progress("backfill", enabled=not as_json) as shown:
+    with progress("backfill", "sessions", enabled=not as_json) as shown:
         outcome = run_backfill(
             *args, progress=lambda number, total, day: shown.advance(number - 1, total, str(day))
         )

@@ -110,7 +110,7 @@ def sync(
         if reset_breaker:
             message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
         dates = resolve_dates(KrxCalendar.from_db(db), day, first)
-        with progress(f"sync {name}", enabled=not as_json) as shown:
+        with progress(f"sync {name}", "tickers", enabled=not as_json) as shown:
             report = run_sync(
                 db,
                 settings.data,

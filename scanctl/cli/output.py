@@ -139,10 +139,10 @@ def _rich_table(specs: list[Column], cells: list[list[str]], title: str | None, 
 
 class Progress:
     """One progress display for every command: a rich bar on a terminal (stderr), plain log
-    lines elsewhere (at each step, and each tenth of a count), nothing when disabled."""
+    lines elsewhere (each step, each tenth of a count), nothing when disabled."""
 
-    def __init__(self, title: str, bar: Any = None, lines: bool = True) -> None:
-        self.title, self.bar, self.lines = title, bar, lines
+    def __init__(self, title: str, unit: str = "", bar: Any = None, lines: bool = True) -> None:
+        self.title, self.unit, self.bar, self.lines = title, unit, bar, lines
         self.task = bar.add_task(title, total=None) if bar is not None else None
         self.tenth = -1
 
@@ -151,26 +151,28 @@ class Progress:
         if self.bar is not None:
             self.bar.update(self.task, description=f"{self.title}: {text}")
         elif self.lines:
-            get_logger("progress").info(f"{self.title}: {text}")
+            get_logger("progress").info(f"{text} …")
 
     def advance(self, done: int, total: int, text: str | None = None) -> None:
         """``done`` of ``total`` finished; ``text`` says what is under way."""
-        label = f"{self.title} {text}" if text else self.title
         if self.bar is not None:
+            label = f"{self.title} {text}" if text else self.title
             self.bar.update(self.task, completed=done, total=total, description=label)
             return
         tenth = 10 * done // total if total else 10
         if self.lines and tenth > self.tenth:
             self.tenth = tenth
-            get_logger("progress").info(f"{label}: {done:,} of {total:,}")
+            now = f", now {text}" if text else ""
+            get_logger("progress").info(f"{done:,} of {total:,} {self.unit} done{now}")
 
 
 @contextmanager
-def progress(title: str, enabled: bool = True) -> Iterator[Progress]:
-    """The `Progress` of a command: a bar when stderr is a terminal and logs are text lines."""
+def progress(title: str, unit: str = "", enabled: bool = True) -> Iterator[Progress]:
+    """The `Progress` of a command: a bar when stderr is a terminal and logs are text lines;
+    ``unit`` names what ``advance`` counts (``tickers``)."""
     logger = logging.getLogger(LOGGER)
     if not (enabled and sys.stderr.isatty() and not logs_as_json(logger)):
-        yield Progress(title, lines=enabled)
+        yield Progress(title, unit, lines=enabled)
         return
     from rich.console import Console
     from rich.progress import (
@@ -190,7 +192,7 @@ def progress(title: str, enabled: bool = True) -> Iterator[Progress]:
         console=Console(stderr=True),
         transient=True,
     ) as bar:
-        yield Progress(title, bar)
+        yield Progress(title, unit, bar)
 
 
 def message(text: str) -> None:

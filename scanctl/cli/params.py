@@ -116,6 +116,10 @@ class ScanctlArgument(TyperArgument):
     def display_type_rich(self, ctx: Context) -> str | None:
         return None  # the metavar is the argument's name in the help
 
+    def _usage_display_name(self) -> str:
+        """``CODE`` when required, ``[DATE]`` when not (Typer writes ``{CODE}``)."""
+        return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+
     def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
         return _listed(self.metavar, incomplete) or super().shell_complete(ctx, incomplete)
 
