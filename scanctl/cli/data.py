@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -41,8 +42,6 @@ def import_(
 
     Example: scanctl data import ohlcv.csv.gz --tickers tickers.csv --indexes indexes.csv.gz
     """
-    import sys
-
     from scanctl.errors import BadInput
     from scanctl.store.importer import read_files, write_batch
     from scanctl.store.lock import run_lock

@@ -72,18 +72,14 @@ class ScanctlGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("scanctl: interrupted\n")
             raise typer.Exit(INTERRUPTED) from None
-        except BrokenPipeError:
-            if not _silence_closed_outputs():
-                raise
-            raise typer.Exit(CLOSED_PIPE) from None
+        except BrokenPipeError as exc:
+            if _silence_closed_outputs():
+                raise typer.Exit(CLOSED_PIPE) from None
+            raise _internal_error(exc) from None  # another pipe: a socket, a child
         except Exception as exc:  # broad-except: last resort, exit 1 instead of a traceback
-            obj = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            if obj is not None and obj.verbose:
+            if isinstance(ctx.obj, AppContext) and ctx.obj.verbose:
                 raise
-            sys.stderr.write(
-                f"scanctl: internal error: {type(exc).__name__}: {exc} (run with -v for details)\n"
-            )
-            raise typer.Exit(1) from None
+            raise _internal_error(exc) from None
         finally:
             if isinstance(ctx.obj, AppContext):
                 ctx.obj.close()
@@ -92,6 +88,14 @@ class ScanctlGroup(TyperGroup):
         request = os.environ.get(completion.COMPLETE_VAR)
         if request:
             sys.exit(completion.complete(self, ctx_args, prog_name, request))
+
+
+def _internal_error(exc: Exception) -> typer.Exit:
+    """One line naming an unexpected exception; the exit (1) to raise."""
+    sys.stderr.write(
+        f"scanctl: internal error: {type(exc).__name__}: {exc} (run with -v for details)\n"
+    )
+    return typer.Exit(1)
 
 
 def _usage_error(exc: ClickException) -> int:

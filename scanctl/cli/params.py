@@ -7,9 +7,9 @@ every parameter
   ``end``, ``day`` → DATE; ``code`` → CODE), else after its type (N, PATH, TEXT), never
   Typer's ``<str>``;
 - completion of the values a ``[a|b|c]`` metavar lists (see `choices`);
-- a plain conversion of str, int and Path values with a one-line message: Typer's default
-  builds a pydantic adapter per parameter, and importing pydantic alone takes longer than
-  ``scanctl --help`` may;
+- a plain conversion of str, int, Path and bool values with a one-line message: Typer's
+  default builds a pydantic adapter per parameter, and importing pydantic alone takes longer
+  than ``scanctl --help`` may;
 
 every command below the root a hidden copy of the global options (``scanctl runs --db X``
 works as ``scanctl --db X runs``), and every leaf command the name the log lines carry.
@@ -59,7 +59,7 @@ class _PlainValue:
         self.kind, self.low, self.high = kind, low, high
 
     def coerce(self, value: Any, param: Any, ctx: Context) -> Any:
-        if value is None or isinstance(value, self.kind) and self.kind is not int:
+        if value is None or (isinstance(value, self.kind) and self.kind is not int):
             return value
         if self.kind is Path:
             return Path(value)
@@ -129,7 +129,7 @@ def _listed(metavar: str | None, incomplete: str) -> list[CompletionItem]:
 
 
 def _plain_value(param: Any) -> _PlainValue | None:
-    """The plain conversion of a one-value str/int/Path parameter (None: Typer's own)."""
+    """The plain conversion of a one-value str/int/Path/bool parameter (None: Typer's own)."""
     descriptor = param.type_descriptor
     kind = descriptor.annotation
     if kind not in (*_METAVAR_BY_TYPE, bool) or descriptor.choices or descriptor.is_file:
@@ -165,6 +165,8 @@ def _walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...]
 
 
 def _adapt(param: Any) -> None:
+    """Make a Typer parameter a scanctl one: Typer builds the objects itself, and the
+    subclasses only add behaviour (no state), so the objects can take their class."""
     if isinstance(param, TyperOption) and not isinstance(param, ScanctlOption):
         param.__class__ = ScanctlOption
     elif isinstance(param, TyperArgument) and not isinstance(param, ScanctlArgument):
