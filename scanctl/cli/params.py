@@ -113,6 +113,14 @@ class ScanctlArgument(TyperArgument):
             self._runtime_param = _plain_value(self) or super().get_runtime_param()
         return self._runtime_param
 
+    @property
+    def display_name_raw(self) -> str:
+        """The metavar; a required one of listed values in braces, ``{bash|zsh|fish}``."""
+        listed = listed_choices(self.metavar)
+        if listed and self.required:
+            return "{" + "|".join(listed) + "}"
+        return super().display_name_raw
+
     def display_type_rich(self, ctx: Context) -> str | None:
         return None  # the metavar is the argument's name in the help
 

@@ -71,6 +71,8 @@ def test_completion_of_commands_options_and_listed_values(store_path):
     assert completions(sync) == list(PROVIDERS)
     version = {"COMP_WORDS": "scanctl runs --version v", "COMP_CWORD": "3"}
     assert completions(version) == list(names())
+    shells = completions({"COMP_WORDS": "scanctl completion ", "COMP_CWORD": "2"})
+    assert shells == ["bash", "zsh", "fish"]
     options = completions({"COMP_WORDS": "scanctl runs --", "COMP_CWORD": "2"})
     assert {"--limit", "--version", "--json", "--wide", "--help"} <= set(options)
     # global options typed after the command are parsed, not executed, while completing
@@ -158,6 +160,7 @@ def test_help_names_every_value_and_lists_the_choices():
         (("show", "--bogus"), "no such option: --bogus", "show"),
         (("nosuch",), "no such command 'nosuch'.", ""),
         (("calendar", "overrides", "add"), "missing argument 'DATE'.", "calendar overrides add"),
+        (("completion",), "missing argument '{bash|zsh|fish}'.", "completion"),
         (("-V", "x"), None, None),
     ],
 )
