@@ -23,7 +23,7 @@ CASES = [
     ("scanctl data sync --help", ["data", "sync", "--help"], {}),
     ("scanctl --version", ["--version"], {}),
     (
-        "completion of `scanctl data sync --source <TAB>`",
+        "completion: data sync --source <TAB>",
         [],
         {
             "_SCANCTL_COMPLETE": "complete_bash",
