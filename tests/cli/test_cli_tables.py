@@ -17,7 +17,7 @@ import pytest
 from scanctl.cli.output import Column, fit_columns
 from scanctl.store.db import open_db, write_transaction
 from scanctl.store.runs import insert_run_record
-from tests.conftest import PINNED_NOW, run_cli, scanctl_command
+from tests.conftest import PINNED_NOW, built_once, run_cli, scanctl_command
 from tests.demo_store import DEMO_LAST_SESSION
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -33,6 +33,15 @@ RUNS_COLUMNS = [
     "error",
 ]
 LONG_ERROR = "ValueError: the panel of 2025-11-28 has no close for 005930 after the resize step"
+FAILED_RUN = {
+    "run_id": "r-failed",
+    "date": DEMO_LAST_SESSION,
+    "scanner_version": "v1",
+    "trigger": "manual",
+    "started_at": "2025-11-28T19:00:00.000+09:00",
+    "status": "failed",
+    "error": LONG_ERROR,
+}
 
 
 def in_terminal(*args: str, columns: int = 80) -> tuple[int, list[str]]:
@@ -64,32 +73,23 @@ def width(line: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scanned(demo_template, tmp_path_factory):
-    """The demo store scanned by every version, plus a failed run with a long error (the
-    tests only read it)."""
-    path = tmp_path_factory.mktemp("tables") / "scanned.db"
-    shutil.copy(demo_template, path)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SCANCTL_NOW", PINNED_NOW)
-        result = run_cli("--db", str(path), "scan", "--version", "all", "--no-notify")
-    assert result.returncode == 0, result.stderr
-    db = open_db(path)
-    with write_transaction(db):
-        insert_run_record(
-            db,
-            {
-                "run_id": "r-failed",
-                "date": DEMO_LAST_SESSION,
-                "scanner_version": "v1",
-                "trigger": "manual",
-                "started_at": "2025-11-28T19:00:00.000+09:00",
-                "status": "failed",
-                "error": LONG_ERROR,
-            },
-        )
-    db.conn.close()
-    return path
+    """The demo store scanned by every version, plus a failed run with a long error: built
+    once per test run, only read by the tests."""
+
+    def build(path):
+        shutil.copy(demo_template, path)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SCANCTL_NOW", PINNED_NOW)
+            result = run_cli("--db", str(path), "scan", "--version", "all", "--no-notify")
+        assert result.returncode == 0, result.stderr
+        db = open_db(path)
+        with write_transaction(db):
+            insert_run_record(db, FAILED_RUN)
+        db.conn.close()  # checkpoints the WAL, so the file alone is the whole store
+
+    return built_once(tmp_path_factory, "tables-scanned.db", build)[0]
 
 
 def test_runs_fit_80_columns_without_cutting_a_cell(scanned):
