@@ -50,7 +50,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("SCANCTL_NOW", PINNED_NOW)
-    monkeypatch.delenv("CI", raising=False)  # CI sets it; runs record their trigger from it
+    from scanctl.cli.context import CI_VARIABLES, MAKE_VARIABLE
+
+    for name in (*CI_VARIABLES, MAKE_VARIABLE):  # a run records its trigger from them
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -160,23 +163,27 @@ def run_cli(
     process: bool = False,
     cwd: Path | None = None,
     timeout: float = 120,
+    input: bytes | None = None,
 ) -> subprocess.CompletedProcess:
     """Run `scanctl ARGS` and return a CompletedProcess (text ``stdout`` and ``stderr`` apart).
 
     In process by default: Typer's CliRunner invokes `scanctl.cli.main.app` with ``env``
-    patched into os.environ for the call, stdin empty and not a TTY (as under cron), stdout
-    and stderr captured separately. An exception that escapes the app ends as it would in a
-    process: its traceback on stderr and exit code 1. ``process=True`` runs a real
+    patched into os.environ for the call, stdin ``input`` (else empty) and not a TTY (as under
+    cron), stdout and stderr captured separately. An exception that escapes the app ends as it
+    would in a process: its traceback on stderr and exit code 1. ``process=True`` runs a real
     `python -m scanctl` child instead, for the tests whose point is a process boundary.
     """
     if process:
-        return subprocess.run(
+        done = subprocess.run(
             scanctl_command(*args),
             capture_output=True,
-            text=True,
+            input=input,
             env={**os.environ, **(env or {})},
             cwd=cwd,
             timeout=timeout,
+        )
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
         )
     assert cwd is None, "run_cli(cwd=...) needs process=True"
     from typer.testing import CliRunner
@@ -185,7 +192,7 @@ def run_cli(
 
     _reuse_built_command()
     with _scanctl_logger_restored():
-        result = CliRunner().invoke(app, list(args), env=env, prog_name="scanctl")
+        result = CliRunner().invoke(app, list(args), input=input, env=env, prog_name="scanctl")
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))

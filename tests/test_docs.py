@@ -1,6 +1,7 @@
 """Help is documentation (STYLE R19): every command has help with an example and is listed in
 the README's command table."""
 
+import re
 from pathlib import Path
 
 import typer.main
@@ -61,3 +62,26 @@ def test_the_readme_architecture_lists_every_package():
             continue
         name = f"{path.name}/" if path.is_dir() else path.name
         assert name in section, f"{name} is missing from the README's Architecture section"
+
+
+DOCUMENTS = ("ENGINES.md", "PRODUCT.md", "STYLE.md", "../shared", "§")
+JARGON = ("TEMA", "DEMA", "EMA", "regime", "panel", "hysteresis", "session ×")
+
+
+def test_the_engines_are_described_in_plain_words():
+    """The README's Engines section, its configuration example and each engine's registered
+    description name no internal term and no document a user does not have (issue 14)."""
+    from scanctl.engines.registry import engines
+
+    section = README[README.index("## Engines") :]
+    section = section[: section.index("\n## ", 4)]
+    example = README[README.index("```toml\n[store]") :]
+    example = example[: example.index("```\n", 8)]
+    texts = {"Engines": section, "config example": example}
+    texts |= {name: spec.description for name, spec in engines().items()}
+    for where, text in texts.items():
+        words = re.sub(r"`[^`]*`", "", text)  # what a user types or sees, like `regime_gate`
+        found = [term for term in DOCUMENTS if term in text] + [t for t in JARGON if t in words]
+        assert not found, f"{where}: {found}"
+    for name in engines():
+        assert f"- **{name}**: " in section

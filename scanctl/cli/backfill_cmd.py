@@ -8,7 +8,7 @@ import typer
 
 from scanctl.cli.context import app_context
 from scanctl.cli.options import JsonOpt, VersionOpt
-from scanctl.cli.output import message, print_json, print_table, stdout_is_tty
+from scanctl.cli.output import message, print_json, print_table, progress
 
 
 def backfill(
@@ -39,18 +39,10 @@ def backfill(
         last,
         versions_for(db, version),
     )
-    if stdout_is_tty() and not as_json:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task("backfill", total=None)
-
-            def advance(done: int, total: int, day) -> None:
-                bar.update(task, completed=done - 1, total=total, description=f"backfill {day}")
-
-            outcome = run_backfill(*args, progress=advance)
-    else:
-        outcome = run_backfill(*args)
+    with progress("backfill", "sessions", enabled=not as_json) as shown:
+        outcome = run_backfill(
+            *args, progress=lambda number, total, day: shown.advance(number - 1, total, str(day))
+        )
     if as_json:
         print_json(outcome.to_record())
         raise typer.Exit(outcome.exit_code)

@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from scanctl.cli.context import app_context
-from scanctl.cli.options import JsonOpt
-from scanctl.cli.output import message, print_json, print_pairs, print_table
+from scanctl.cli.options import JsonOpt, WideOpt
+from scanctl.cli.output import Column, message, print_json, print_pairs, print_table
+from scanctl.cli.params import choices
+from scanctl.market.calendar import OVERRIDE_KINDS
 
 app = typer.Typer(no_args_is_help=True)
 overrides_app = typer.Typer(no_args_is_help=True)
@@ -102,7 +104,7 @@ def previous(
 
 
 @overrides_app.command("list")
-def overrides_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def overrides_list(ctx: typer.Context, as_json: JsonOpt = False, wide: WideOpt = False) -> None:
     """Operator overrides, then the overrides shipped with scanctl.
 
     Example: scanctl calendar overrides list
@@ -125,16 +127,30 @@ def overrides_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print_json(rows)
         return
     columns = ["date", "kind", "open_time", "close_time", "reason", "origin"]
-    print_table(columns, [[r[c] for c in columns] for r in rows], title="Calendar overrides")
+    print_table(
+        [*columns[:4], Column("reason", wrap=True), Column("origin", drop=1)],
+        [[r[c] for c in columns] for r in rows],
+        title="Calendar overrides",
+        wide=wide,
+    )
 
 
 @overrides_app.command("add")
 def overrides_add(
     ctx: typer.Context,
     day: Annotated[str, typer.Argument(help="Date of the override.")],
-    kind: Annotated[str, typer.Option("--kind", help="closed or session.")] = "closed",
-    open_time: Annotated[str | None, typer.Option("--open", help="HH:MM KST.")] = None,
-    close_time: Annotated[str | None, typer.Option("--close", help="HH:MM KST.")] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", metavar=choices(OVERRIDE_KINDS), help="Closed all day, or a session."
+        ),
+    ] = "closed",
+    open_time: Annotated[
+        str | None, typer.Option("--open", metavar="HH:MM", help="Opening time (KST).")
+    ] = None,
+    close_time: Annotated[
+        str | None, typer.Option("--close", metavar="HH:MM", help="Closing time (KST).")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (shown by check).")] = "",
 ) -> None:
     """Add or replace an operator override (it wins over XKRX and shipped rows).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +27,33 @@ class AppContext:
     log_json: bool = False
     verbose: int = 0
     quiet: bool = False
+    command: str = ""
     _sources: Config | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
     _db: Any = field(default=None, repr=False)
+
+    def configure_logging(self) -> None:
+        """Point the scanctl logger at stderr as the global options and the command ask."""
+        from scanctl.logs import configure_logging
+
+        configure_logging(self.verbose, self.quiet, self.log_json, self.command)
+
+    def set_global(self, name: str, value: Any) -> None:
+        """A global option typed after the command (``scanctl runs --db X``)."""
+        if name == "db":
+            self.db_path = value
+        elif name == "config":
+            self.config_path = value
+        elif name == "verbose":
+            self.verbose += value
+        else:
+            setattr(self, name, bool(value))
+        self.configure_logging()
+
+    def name_command(self, command: str) -> None:
+        """Stamp the following log lines with the command that writes them (``data sync``)."""
+        self.command = command
+        self.configure_logging()
 
     @property
     def sources(self) -> Config:
@@ -88,6 +115,22 @@ class AppContext:
         if self._db is not None:
             self._db.conn.close()
             self._db = None
+
+
+# Variables a CI service sets (GitHub, GitLab, Buildkite, Jenkins, Azure and most others: CI).
+CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "JENKINS_URL", "TF_BUILD")
+MAKE_VARIABLE = "MAKELEVEL"  # set by make for every command of a recipe
+
+
+def run_trigger(environ: Mapping[str, str] = os.environ, interactive: bool | None = None) -> str:
+    """How this run was started, as `scan_runs.trigger` records it: ``ci`` under a CI service,
+    ``manual`` at a terminal or under `make` (``make demo``), else ``cron`` (cron, a systemd
+    timer: no terminal, no CI variable)."""
+    if any(environ.get(name, "").lower() not in ("", "0", "false") for name in CI_VARIABLES):
+        return "ci"
+    if interactive is None:
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+    return "manual" if interactive or environ.get(MAKE_VARIABLE) else "cron"
 
 
 def app_context(ctx: typer.Context) -> AppContext:

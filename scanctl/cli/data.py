@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,22 +10,35 @@ import typer
 
 from scanctl.cli.context import app_context
 from scanctl.cli.options import DateOpt, JsonOpt
-from scanctl.cli.output import message, print_json, print_table, progress_bar
+from scanctl.cli.output import message, print_json, print_table, progress
+from scanctl.cli.params import choices
+from scanctl.providers.names import DEFAULT_PROVIDER, PROVIDERS
 
 app = typer.Typer(no_args_is_help=True)
+STDIN = Path("-")
 
 
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    bars: Annotated[Path | None, typer.Argument(help="Bars CSV (date,ticker,open,...).")] = None,
-    tickers: Annotated[Path | None, typer.Option("--tickers", help="Ticker master CSV.")] = None,
-    indexes: Annotated[Path | None, typer.Option("--indexes", help="Index bars CSV.")] = None,
+    bars: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="PATH", help="Bars CSV (date,ticker,open,…); - reads standard input."
+        ),
+    ] = None,
+    tickers: Annotated[
+        Path | None, typer.Option("--tickers", help="Ticker master CSV (- : standard input).")
+    ] = None,
+    indexes: Annotated[
+        Path | None, typer.Option("--indexes", help="Index bars CSV (- : standard input).")
+    ] = None,
 ) -> None:
     """Load bars, tickers and index bars from CSV (gzip accepted); all or nothing.
 
     Every row is checked before the store is opened; a file with one bad row stores nothing.
     Creates the store when it does not exist yet. Takes the writer lock (exit 75 when held).
+    A file given as - is read from standard input.
 
     Example: scanctl data import ohlcv.csv.gz --tickers tickers.csv --indexes indexes.csv.gz
     """
@@ -32,9 +46,12 @@ def import_(
     from scanctl.store.importer import read_files, write_batch
     from scanctl.store.lock import run_lock
 
-    if bars is None and tickers is None and indexes is None:
+    files = [bars, tickers, indexes]
+    if all(path is None for path in files):
         raise BadInput("nothing to import: give a bars file, --tickers or --indexes")
-    batch = read_files(bars, tickers, indexes)
+    if files.count(STDIN) > 1:
+        raise BadInput("only one file can be read from standard input (-)")
+    batch = read_files(*(sys.stdin.buffer if path == STDIN else path for path in files))
     context = app_context(ctx)
     db = context.db(create=True)
     with run_lock(context.lock_path()):
@@ -54,7 +71,12 @@ def sync(
         str | None, typer.Option("--from", help="First date of a range ending at --date.")
     ] = None,
     source: Annotated[
-        str | None, typer.Option("--source", help="Provider (default: [data] provider, naver).")
+        str | None,
+        typer.Option(
+            "--source",
+            metavar=choices(PROVIDERS),
+            help=f"Data source (default: the [data] provider setting, else {DEFAULT_PROVIDER}).",
+        ),
     ] = None,
     reset_breaker: Annotated[
         bool, typer.Option("--reset-breaker", help="Close the source's circuit breaker first.")
@@ -87,29 +109,19 @@ def sync(
         if reset_breaker:
             message(f"circuit breaker of {name}: {'reset' if reset(db, name) else 'was closed'}")
         dates = resolve_dates(KrxCalendar.from_db(db), day, first)
-        with progress_bar(f"sync {name}", enabled=not as_json) as progress:
+        with progress(f"sync {name}", "tickers", enabled=not as_json) as shown:
             report = run_sync(
                 db,
                 settings.data,
                 dates,
                 source=name,
-                progress=progress,
+                progress=shown.advance,
                 force=force,
                 close_margin_minutes=settings.scan.close_margin_minutes,
             )
     if as_json:
         print_json(report.to_record())
         return
-    for day in report.dates:
-        actions = (
-            f", {len(day.corporate_actions)} corporate action(s)" if day.corporate_actions else ""
-        )
-        message(
-            f"{day.date}: {day.bars:,} bars written ({day.returned:,} returned, "
-            f"{day.missing:,} missing, baseline {day.baseline:,}){actions}"
-        )
-    for day, why in report.skipped:
-        message(f"{day}: skipped ({why})")
     message(f"sync {report.source}: {report.tickers:,} tickers, {report.total_s:.1f}s")
 
 

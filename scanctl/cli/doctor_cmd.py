@@ -6,7 +6,7 @@ import typer
 
 from scanctl.cli.context import app_context
 from scanctl.cli.options import JsonOpt
-from scanctl.cli.output import print_json, print_table
+from scanctl.cli.output import Column, print_json, print_table
 
 
 def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
@@ -22,7 +22,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print_json([check.to_record() for check in checks])
     else:
         print_table(
-            ["check", "result", "detail"],
+            ["check", "result", Column("detail", wrap=True)],
             [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in checks],
         )
     raise typer.Exit(0 if all(check.ok for check in checks) else 1)

@@ -7,8 +7,38 @@ from typing import Annotated
 import typer
 
 from scanctl.cli.context import app_context
-from scanctl.cli.options import JsonOpt, VersionOpt
-from scanctl.cli.output import message, print_csv, print_json, print_pairs, print_table
+from scanctl.cli.options import JsonOpt, VersionOpt, WideOpt
+from scanctl.cli.output import (
+    Column,
+    message,
+    print_csv,
+    print_json,
+    print_pairs,
+    print_table,
+)
+
+SHOW_TABLE = [
+    Column("ver"),
+    Column("rank"),
+    Column("code"),
+    Column("name", wrap=True),
+    Column("score"),
+    Column("label", drop=2),
+    Column("strategy", drop=1),
+    Column("close"),
+    Column("chg"),
+]
+RUNS_TABLE = [
+    Column("date"),
+    Column("version"),
+    Column("trigger", drop=3),
+    Column("started", drop=4),
+    Column("time", drop=2),
+    Column("status"),
+    Column("universe", drop=1),
+    Column("matched"),
+    Column("error", wrap=True),
+]
 
 
 def _versions(value: str | None) -> tuple[str, ...] | None:
@@ -26,6 +56,7 @@ def show(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Rows per version.")] = None,
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")] = False,
+    wide: WideOpt = False,
 ) -> None:
     """Stored picks of a date (default: the latest), per version, by rank.
 
@@ -63,11 +94,7 @@ def show(
         ]
         for row in rows
     ]
-    print_table(
-        ["ver", "rank", "code", "name", "score", "label", "strategy", "close", "chg"],
-        table,
-        title=f"Picks of {shown}",
-    )
+    print_table(SHOW_TABLE, table, title=f"Picks of {shown}", wide=wide)
 
 
 def runs(
@@ -75,6 +102,7 @@ def runs(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 20,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Run history: per version start, duration, status, universe and matched counts, error;
     --json adds each run's record (market condition, parameters, universe, counts, steps).
@@ -88,13 +116,13 @@ def runs(
         print_json(rows)
         return
     print_table(
-        ["date", "version", "trigger", "started", "time", "status", "universe", "matched", "error"],
+        RUNS_TABLE,
         [
             [
                 r["date"],
                 r["scanner_version"],
                 r["trigger"],
-                r["started_at"],
+                _local_time(r["started_at"]),
                 "-" if r["duration_s"] is None else f"{r['duration_s']:.2f}s",
                 r["status"],
                 r["universe_count"] if r["universe_count"] is not None else "-",
@@ -104,7 +132,13 @@ def runs(
             for r in rows
         ],
         title="Runs",
+        wide=wide,
     )
+
+
+def _local_time(stamp: str | None) -> str:
+    """``2026-01-05T15:42:07.123+09:00`` as ``2026-01-05 15:42:07`` (every stamp is KST)."""
+    return (stamp or "")[:19].replace("T", " ")
 
 
 def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:

@@ -7,8 +7,19 @@ from typing import Annotated, Any
 import typer
 
 from scanctl.cli.context import app_context
-from scanctl.cli.options import DateOpt, JsonOpt, VersionOpt
-from scanctl.cli.output import print_json, print_pairs, print_table
+from scanctl.cli.options import DateOpt, JsonOpt, VersionOpt, WideOpt
+from scanctl.cli.output import Column, print_json, print_pairs, print_table
+
+VERDICTS_TABLE = [
+    Column("version"),
+    Column("matched", drop=3),
+    Column("picked"),
+    Column("rank"),
+    Column("reason", wrap=True),
+    Column("diagnostic", wrap=True, drop=1),
+    Column("score"),
+    Column("label", drop=2),
+]
 
 
 def inspect(
@@ -17,6 +28,7 @@ def inspect(
     date: DateOpt = None,
     version: VersionOpt = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Why a stock was (not) picked: every indicator, the market condition, each version's
     verdict and run record.
@@ -36,10 +48,10 @@ def inspect(
     if as_json:
         print_json(record)
         return
-    _render(record)
+    _render(record, wide)
 
 
-def _render(record: dict[str, Any]) -> None:
+def _render(record: dict[str, Any], wide: bool) -> None:
     window = record["window"]
     condition = record["market_condition"]
     print_pairs(
@@ -68,11 +80,7 @@ def _render(record: dict[str, Any]) -> None:
         rows.append(_verdict_row(version, summary))
         for sub, sub_summary in summary.get("sub_engines", {}).items():
             rows.append(_verdict_row(f"  {sub}", sub_summary))
-    print_table(
-        ["version", "matched", "picked", "rank", "reason", "diagnostic", "score", "label"],
-        rows,
-        title="Verdicts",
-    )
+    print_table(VERDICTS_TABLE, rows, title="Verdicts", wide=wide)
     from scanctl.reports.run_record import record_summary
 
     for version, run_record in record.get("run_records", {}).items():

@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from scanctl.cli.context import app_context
-from scanctl.cli.options import DateOpt, JsonOpt
-from scanctl.cli.output import message, print_json, print_table
+from scanctl.cli.options import DateOpt, JsonOpt, WideOpt
+from scanctl.cli.output import Column, message, print_json, print_table
 
 app = typer.Typer(no_args_is_help=True)
+ERROR = Column("error", wrap=True)
 
 
 def _report(report, as_json: bool) -> None:
@@ -19,7 +20,7 @@ def _report(report, as_json: bool) -> None:
         print_json(report.to_record())
     else:
         print_table(
-            ["date", "kind", "channel", "status", "attempts", "error"],
+            ["date", "kind", "channel", "status", Column("attempts", drop=1), ERROR],
             [
                 [o.date, o.kind, o.channel, o.status, o.attempts, o.error or ""]
                 for o in report.outcomes
@@ -92,7 +93,8 @@ def confirm(
     ctx: typer.Context,
     date: DateOpt = None,
     channel: Annotated[
-        str | None, typer.Option("--channel", help="Only this channel's rows.")
+        str | None,
+        typer.Option("--channel", metavar="NAME", help="Only this channel's rows."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -117,6 +119,7 @@ def status(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 20,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """The notification outbox, newest first.
 
@@ -129,10 +132,12 @@ def status(
         print_json([row.to_record() for row in rows])
         return
     print_table(
-        ["date", "kind", "channel", "status", "attempts", "sent", "error"],
+        ["date", "kind", "channel", "status", Column("attempts", drop=2)]
+        + [Column("sent", drop=1), ERROR],
         [
             [r.date, r.kind, r.channel, r.status, r.attempts, r.sent_at or "", r.last_error or ""]
             for r in rows
         ],
         title="Notifications",
+        wide=wide,
     )

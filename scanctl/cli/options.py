@@ -6,12 +6,23 @@ from typing import Annotated
 
 import typer
 
+from scanctl.cli.params import choices
+from scanctl.engines.registry import ALL, names
+
 DateOpt = Annotated[
     str | None,
     typer.Option("--date", help="Date as YYYY-MM-DD, YYYYMMDD or 'today' (Asia/Seoul)."),
 ]
 VersionOpt = Annotated[
     str | None,
-    typer.Option("--version", help="Engine version: v1, v2, v3, all, or a comma list."),
+    typer.Option(
+        "--version",
+        metavar=choices([*names(), ALL]),
+        help=f"Engine version, or a comma list such as {','.join(names()[-2:])}.",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout for scripts.")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", help="Every column, however wide (a terminal shows fewer to fit)."),
+]

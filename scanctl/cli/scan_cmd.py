@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
-from scanctl.cli.context import app_context
+from scanctl.cli.context import app_context, run_trigger
 from scanctl.cli.options import DateOpt, JsonOpt, VersionOpt
-from scanctl.cli.output import message, print_json, print_table, stdout_is_tty
+from scanctl.cli.output import Column, message, print_json, print_table, progress
+
+
+def engines_help() -> str:
+    """One paragraph per registered engine, from its description (the help's epilog)."""
+    from scanctl.engines.registry import engines
+
+    return "\n\n".join(f"{name}: {spec.description}" for name, spec in engines().items())
+
+
+SUMMARY_TABLE = [
+    Column("version"),
+    Column("status"),
+    Column("universe", drop=1),
+    Column("matched"),
+    Column("time", drop=2),
+    Column("top picks", wrap=True),
+]
 
 
 def scan(
@@ -73,19 +88,11 @@ def scan(
         notify=not (no_notify or no_save),
         renotify=renotify,
         force=force,
-        trigger=_trigger(),
+        trigger=run_trigger(),
     )
     lock = context.lock_path()
-    if stdout_is_tty() and not as_json:
-        from rich.console import Console
-
-        status = Console(stderr=True).status("scanning …")
-        with status:
-            outcome = run_scan(
-                db, lock, settings, request, lambda step: status.update(f"scan: {step} …")
-            )
-    else:
-        outcome = run_scan(db, lock, settings, request)
+    with progress("scan", enabled=not as_json) as shown:
+        outcome = run_scan(db, lock, settings, request, shown.step)
     if as_json:
         print_json(outcome.to_record())
     else:
@@ -93,14 +100,6 @@ def scan(
         if not no_save or outcome.versions:
             _print_summary(outcome)
     raise typer.Exit(outcome.exit_code)
-
-
-def _trigger() -> str:
-    """How this run was started: ``manual`` at a terminal, ``ci`` under a CI or make job (the
-    ``CI`` variable, set by every CI service and by `make` targets that pass it), else ``cron``."""
-    if sys.stdin.isatty():
-        return "manual"
-    return "ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "cron"
 
 
 def _print_summary(outcome) -> None:
@@ -118,4 +117,4 @@ def _print_summary(outcome) -> None:
             ]
         )
     if rows:
-        print_table(["version", "status", "universe", "matched", "time", "top picks"], rows)
+        print_table(SUMMARY_TABLE, rows)

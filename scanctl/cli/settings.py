@@ -7,14 +7,14 @@ from typing import Annotated
 import typer
 
 from scanctl.cli.context import app_context
-from scanctl.cli.options import JsonOpt
-from scanctl.cli.output import message, print_json, print_table
+from scanctl.cli.options import JsonOpt, WideOpt
+from scanctl.cli.output import Column, message, print_json, print_table
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def list_(ctx: typer.Context, as_json: JsonOpt = False, wide: WideOpt = False) -> None:
     """Every setting with its value, whether it is the default, and what it means.
 
     Example: scanctl settings list
@@ -26,13 +26,18 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print_json([vars(row) for row in rows])
         return
     print_table(
-        ["key", "value", "default", "updated", "description"],
+        ["key", "value", Column("default", drop=2), Column("updated", drop=1)]
+        + [Column("description", wrap=True)],
         [(r.key, r.value, r.is_default, r.updated_at or "", r.description) for r in rows],
+        wide=wide,
     )
 
 
 @app.command("get")
-def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting key.")]) -> None:
+def get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Setting key (`settings list`).")],
+) -> None:
     """Print one setting's value.
 
     Example: scanctl settings get active_engine
@@ -45,8 +50,8 @@ def get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Setting key
 @app.command("set")
 def set_(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Setting key.")],
-    value: Annotated[str, typer.Argument(help="New value.")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Setting key (`settings list`).")],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="New value.")],
 ) -> None:
     """Change a setting (validated: e.g. active_engine takes v1, v2 or v3).
 

@@ -36,7 +36,7 @@ class EngineSpec:
     name
         The version users type (``v2``) and the `scan_rank.scanner_version` it stores.
     description
-        One line for help texts and the README.
+        One line in plain words, for help texts and the README (no internal terms).
     module
         Import path of the module with ``compute(inp, params) -> EngineResult`` and ``Params``
         (a `scanctl.config.Section` whose ``lookback`` is the window the engine reads).
@@ -194,7 +194,7 @@ _SCORE_LABELS = ("스윙", "포지션", "장기", "관찰")  # ENGINES.md §4.3
 register(
     EngineSpec(
         name="v1",
-        description="Momentum screen with a fallback that relaxes its checks to reach 3-5 picks.",
+        description="Stocks turning up on rising volume; relaxes its rules to find 3-5 picks.",
         module="scanctl.engines.v1",
         labels=_SCORE_LABELS,
         sections=("engines.v1",),
@@ -203,7 +203,8 @@ register(
 register(
     EngineSpec(
         name="v2",
-        description="Momentum screen gated by the market regime, ranked by a weighted score.",
+        description="Stocks in an uptrend, scored with risk and the market's mood; "
+        "none in a falling market.",
         module="scanctl.engines.v2",
         labels=_SCORE_LABELS,
         sections=("engines.v2",),
@@ -212,7 +213,8 @@ register(
 register(
     EngineSpec(
         name="v3",
-        description="Mid-term trend picks, plus pullback picks when the market is healthy.",
+        description="Steady uptrends for a 2-4 week hold, plus dips within an uptrend when the "
+        "market is calm.",
         module="scanctl.engines.v3",
         labels=("midterm", "v2_lite"),
         sections=("engines.v3", "engines.v3.midterm", "engines.v3.pullback"),

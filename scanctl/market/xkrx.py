@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
-from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 
@@ -67,6 +66,8 @@ def _build() -> XkrxSchedule:
 
 
 def _cache_path() -> Path:
+    from importlib import metadata  # here: importing it costs `scanctl --help` ~8 ms
+
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     try:
         version = metadata.version("exchange-calendars")

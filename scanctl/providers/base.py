@@ -13,7 +13,7 @@ Adding a provider (e.g. ``kis``)
    the extra keys it accepts under ``[data.kis]`` (credentials, account, …) declared as a
    `settings.ProviderOptions` subclass, which of them are required, and
    ``build(config, client) -> Provider``.
-2. Add one line to `settings.PROVIDERS`: ``"kis": "scanctl.providers.kis:SPEC"``.
+2. Add one line to `names.PROVIDERS`: ``"kis": "scanctl.providers.kis:SPEC"``.
 3. Inside the provider call ``client.get``/``client.request`` with ``expect="json"`` (or
    ``"xml"``) so block pages are recognised; raise `PayloadError` for any reply that does not
    parse, `Throttled` from a ``check`` callback for a source-specific "too many requests" reply

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from scanctl.config import RULE, KeyDoc, Origin, Section, SettingError, is_secret_key, setting
 from scanctl.errors import ConfigError
+from scanctl.providers.names import DEFAULT_PROVIDER, PROVIDERS
 
 if TYPE_CHECKING:
     from scanctl.config import Config
@@ -60,17 +61,6 @@ if TYPE_CHECKING:
 
 MAX_IN_FLIGHT = 5
 PROVIDER_TABLE = "data.<provider>"
-
-# name → "module:attribute" of its ProviderSpec; imported only when that provider is chosen.
-PROVIDERS: Mapping[str, str] = MappingProxyType(
-    {
-        "naver": "scanctl.providers.naver:SPEC",
-        "kis": "scanctl.providers.kis:SPEC",
-        "kiwoom": "scanctl.providers.kiwoom:SPEC",
-        "krx-openapi": "scanctl.providers.krx_openapi:SPEC",
-    }
-)
-DEFAULT_PROVIDER = "naver"
 
 
 @dataclass(frozen=True)

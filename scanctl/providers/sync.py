@@ -246,6 +246,7 @@ def _sessions(
         info = calendar.check(day)
         if not info.is_session:
             report.skipped.append((day.isoformat(), info.reason or "not a session"))
+            log.info(f"{day}: skipped ({report.skipped[-1][1]})")
             continue
         if day == now.date() and not force:
             ready = calendar.ready_at(day, close_margin_minutes)
@@ -341,7 +342,12 @@ def _sync_date(
     report.write_s = time.perf_counter() - started
     fields = {"date": day, "source": provider.name, "bars": report.bars}
     fields |= {"corporate_actions": len(replaced), "write_s": round(report.write_s, 3)}
-    log.info("date synced", extra={"fields": fields})
+    actions = f", {len(replaced)} corporate action(s)" if replaced else ""
+    log.info(
+        f"date synced: {report.bars:,} bars written ({report.returned:,} returned, "
+        f"{report.missing:,} missing, baseline {report.baseline:,}){actions}",
+        extra={"fields": fields},
+    )
     return report
 
 

@@ -7,14 +7,19 @@ is idempotent), or nothing does. A file with one bad row stores nothing.
 Numbers are checked for what the store can hold exactly: integer columns (prices, volume,
 value) must be whole, finite and fit SQLite's INTEGER (signed 64 bits); index prices (REAL) must
 be finite. Prices are > 0, volume and value ≥ 0, high ≥ max(open, close) ≥ min(open, close) ≥ low.
+
+A file can also be a binary stream (``data import -`` passes standard input): it is read whole,
+then checked like a file.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -40,6 +45,7 @@ INDEX_CODE_PATTERN = r"^[0-9A-Z_]{1,12}$"
 MAX_REPORTED = 5
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite INTEGER
 _EXACT = 2.0**53  # below this magnitude a float64 holds every integer exactly
+STDIN_NAME = "standard input"
 _FLAGS = {"": False, "0": False, "1": True, "false": False, "true": True, "n": False, "y": True}
 
 
@@ -67,8 +73,8 @@ class ImportBatch:
 class _Problems:
     """Row errors collected across a file, reported on one line with their line numbers."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.items: list[tuple[int, str]] = []
 
     def add(self, bad, message: str) -> None:
@@ -94,16 +100,17 @@ class _Problems:
         more = len(lines) - MAX_REPORTED
         suffix = f" (+{more} more)" if more > 0 else ""
         count = len(lines)
-        raise BadInput(
-            f"{self.path.name}: {count} invalid row(s), nothing imported; {shown}{suffix}"
-        )
+        raise BadInput(f"{self.name}: {count} invalid row(s), nothing imported; {shown}{suffix}")
+
+
+CsvSource = str | Path | BinaryIO  # a CSV file, or a binary stream such as standard input
 
 
 def import_files(
     db: sqlite_utils.Database,
-    bars: str | Path | None,
-    tickers: str | Path | None = None,
-    indexes: str | Path | None = None,
+    bars: CsvSource | None,
+    tickers: CsvSource | None = None,
+    indexes: CsvSource | None = None,
     source: str = "import",
 ) -> ImportReport:
     """Validate the given files completely, then write them in one transaction.
@@ -117,9 +124,9 @@ def import_files(
 
 
 def read_files(
-    bars: str | Path | None,
-    tickers: str | Path | None = None,
-    indexes: str | Path | None = None,
+    bars: CsvSource | None,
+    tickers: CsvSource | None = None,
+    indexes: CsvSource | None = None,
 ) -> ImportBatch:
     """Read and validate every row of the given files; nothing is written.
 
@@ -129,10 +136,18 @@ def read_files(
         A missing or unreadable file, a missing column, or invalid rows (with line numbers).
     """
     return ImportBatch(
-        bars=_read_bars(Path(bars)) if bars else [],
-        tickers=_read_tickers(Path(tickers)) if tickers else [],
-        index_bars=_read_indexes(Path(indexes)) if indexes else [],
+        bars=_read_bars(_source(bars)) if bars is not None else [],
+        tickers=_read_tickers(_source(tickers)) if tickers is not None else [],
+        index_bars=_read_indexes(_source(indexes)) if indexes is not None else [],
     )
+
+
+def _source(source: CsvSource) -> Path | BinaryIO:
+    return Path(source) if isinstance(source, str) else source
+
+
+def _name(source: Path | BinaryIO) -> str:
+    return source.name if isinstance(source, Path) else STDIN_NAME
 
 
 def write_batch(
@@ -154,22 +169,22 @@ def write_batch(
     )
 
 
-def _read_csv(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) -> pd.DataFrame:
+def _read_csv(
+    source: Path | BinaryIO, required: tuple[str, ...], optional: tuple[str, ...]
+) -> pd.DataFrame:
     """Read a CSV (plain or gzip, detected by content) as text columns; check the header."""
-    if not path.is_file():
-        raise BadInput(f"file {str(path)!r} does not exist")
+    name = _name(source)
+    if isinstance(source, Path) and not source.is_file():
+        raise BadInput(f"file {str(source)!r} does not exist")
     try:
-        with path.open("rb") as handle:
-            gzipped = handle.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gzipped else open
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        with _text(source) as handle:
             frame = pd.read_csv(
                 handle, dtype=str, keep_default_na=False, skipinitialspace=True, engine="c"
             )
     except (OSError, UnicodeDecodeError, EOFError, pd.errors.ParserError) as exc:
-        raise BadInput(f"{path.name}: cannot read as CSV ({exc})") from None
+        raise BadInput(f"{name}: cannot read as CSV ({exc})") from None
     except pd.errors.EmptyDataError:
-        raise BadInput(f"{path.name}: the file is empty") from None
+        raise BadInput(f"{name}: the file is empty") from None
     frame.columns = [str(column).strip().lower() for column in frame.columns]
     missing = [column for column in required if column not in frame.columns]
     unknown = [c for c in frame.columns if c not in required and c not in optional]
@@ -180,8 +195,20 @@ def _read_csv(path: Path, required: tuple[str, ...], optional: tuple[str, ...]) 
         if unknown:
             problems.append(f"unknown column(s) {', '.join(unknown)}")
         expected = ",".join(required) + "".join(f"[,{c}]" for c in optional)
-        raise BadInput(f"{path.name}: {'; '.join(problems)}; expected header {expected}")
+        raise BadInput(f"{name}: {'; '.join(problems)}; expected header {expected}")
     return frame
+
+
+def _text(source: Path | BinaryIO):
+    """The CSV text of a file or a stream, gunzipped when it starts with the gzip magic."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        return opener(source, "rt", encoding="utf-8-sig", newline="")
+    data = io.BytesIO(source.read())  # a pipe cannot seek back after the magic
+    binary = gzip.GzipFile(fileobj=data) if data.getvalue()[:2] == b"\x1f\x8b" else data
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
 
 
 def _dates(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
@@ -271,9 +298,9 @@ def _duplicates(keys: pd.DataFrame, what: str, problems: _Problems) -> None:
     problems.add(keys.duplicated(keep="first"), f"duplicate {what}")
 
 
-def _read_bars(path: Path) -> list[tuple]:
-    frame = _read_csv(path, BAR_COLUMNS, ("value",))
-    problems = _Problems(path)
+def _read_bars(source: Path | BinaryIO) -> list[tuple]:
+    frame = _read_csv(source, BAR_COLUMNS, ("value",))
+    problems = _Problems(_name(source))
     dates = _dates(frame, problems)
     codes = frame["ticker"].str.strip()
     problems.add(~codes.str.fullmatch(CODE_PATTERN), "ticker must be 6 characters 0-9/A-Z")
@@ -300,9 +327,9 @@ def _read_bars(path: Path) -> list[tuple]:
     )
 
 
-def _read_tickers(path: Path) -> list[TickerRow]:
-    frame = _read_csv(path, TICKER_COLUMNS, TICKER_OPTIONAL)
-    problems = _Problems(path)
+def _read_tickers(source: Path | BinaryIO) -> list[TickerRow]:
+    frame = _read_csv(source, TICKER_COLUMNS, TICKER_OPTIONAL)
+    problems = _Problems(_name(source))
     codes = frame["ticker"].str.strip()
     problems.add(~codes.str.fullmatch(CODE_PATTERN), "ticker must be 6 characters 0-9/A-Z")
     markets = frame["market"].str.strip().str.upper()
@@ -339,9 +366,9 @@ def _read_tickers(path: Path) -> list[TickerRow]:
     ]
 
 
-def _read_indexes(path: Path) -> list[tuple]:
-    frame = _read_csv(path, INDEX_COLUMNS, ())
-    problems = _Problems(path)
+def _read_indexes(source: Path | BinaryIO) -> list[tuple]:
+    frame = _read_csv(source, INDEX_COLUMNS, ())
+    problems = _Problems(_name(source))
     dates = _dates(frame, problems)
     codes = frame["index"].str.strip().str.upper()
     problems.add(~codes.str.fullmatch(INDEX_CODE_PATTERN), "index must be a code like KOSPI")

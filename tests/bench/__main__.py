@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, each printing its figures and budget."""
 
-from tests.bench import engines, evaluate, foundation, legacy, scan, sync, ten_years
+from tests.bench import cli, engines, evaluate, foundation, legacy, scan, sync, ten_years
 
+cli.main()
 foundation.main()
 engines.main()
 scan.main()
