@@ -67,7 +67,7 @@ def page_view(db: sqlite_utils.Database, params: RunParams, day: dt.date | None)
             f"no stored picks or runs for {day.isoformat()}; run `scanctl scan --date "
             f"{day.isoformat()}` (or `backfill`) first"
         )
-    track = track_record(db, day, [v.version for v in versions])
+    track = track_record(db, day, [v.version for v in versions], params)
     colors = {v.version: v.color for v in versions}
     series = [
         svg.Series(

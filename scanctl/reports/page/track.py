@@ -1,20 +1,21 @@
 """The track record on the daily page: one adapter over `scanctl.reports.evaluate`.
 
 `track_record` is the only place the page reads evaluation results; everything else draws the
-`TrackRecord` it returns. It uses what `evaluate` offers today — per version and pick date, the
-mean N-session return of the closed picks and of the benchmark — and draws the cumulative mean
-of those returns; it has no band yet. When `evaluate` returns equity curves with bootstrap
-bands, this function maps them into the same `TrackRecord` (values, low, high, benchmark).
-"""
+`TrackRecord` it returns: each version's compounded equity curve (the sleeve rule of
+`evaluate`, net of costs) with its bootstrap band, its scan universe's curve, and a summary."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
+
+if TYPE_CHECKING:
+    from scanctl.engines.params import RunParams
 
 HORIZON = 10  # sessions, as `scanctl evaluate`'s default
 
@@ -50,24 +51,40 @@ class TrackRecord:
     rows: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
-def track_record(db: sqlite_utils.Database, day: dt.date, versions: Sequence[str]) -> TrackRecord:
-    """The track record of ``versions`` from their picks dated on or before ``day``."""
-    from scanctl.reports.evaluate import evaluate_picks
+def track_record(
+    db: sqlite_utils.Database, day: dt.date, versions: Sequence[str], params: RunParams
+) -> TrackRecord:
+    """The track record of ``versions`` from their picks dated on or before ``day``: each
+    version's compounded equity curve with its 95 % bootstrap band and its scan universe's
+    (`scanctl.reports.evaluate.track_record`), and its summary."""
+    from scanctl.reports.evaluate import track_record as evaluated
 
-    evaluation = evaluate_picks(db, tuple(versions) or None, None, day, HORIZON)
-    curves = []
-    for version in evaluation.versions:
-        rows = [row for row in evaluation.by_date if row["version"] == version]
-        if rows:
-            curves.append(
-                Curve(
-                    version=version,
-                    dates=tuple(row["date"] for row in rows),
-                    values=_running_mean(rows, "mean_return"),
-                    benchmark=_running_mean(rows, "benchmark_return"),
-                )
-            )
-    summaries = tuple(
+    record = evaluated(
+        db,
+        tuple(versions) or None,
+        None,
+        day,
+        HORIZON,
+        universe=params.universe,
+        market=params.market,
+    )
+
+    def fractions(values) -> tuple[float | None, ...]:
+        return tuple(float(v) - 1.0 if math.isfinite(v) else None for v in values)
+
+    curves = tuple(
+        Curve(
+            version=curve.version,
+            dates=tuple(curve.dates),
+            values=fractions(curve.equity),
+            low=fractions(curve.equity_low),
+            high=fractions(curve.equity_high),
+            benchmark=fractions(curve.universe),
+        )
+        for curve in record.curves
+        if len(curve.dates)
+    )
+    rows = tuple(
         {
             "version": s.version,
             "picks": s.picks,
@@ -76,32 +93,20 @@ def track_record(db: sqlite_utils.Database, day: dt.date, versions: Sequence[str
             "hit_rate": s.hit_rate,
             "mean_return": s.mean_return,
             "excess_return": s.excess_return,
-            "mean_low": None,
-            "mean_high": None,
+            "mean_low": s.mean_return_ci[0] if s.mean_return_ci else None,
+            "mean_high": s.mean_return_ci[1] if s.mean_return_ci else None,
         }
-        for s in evaluation.by_version
+        for s in record.summaries
     )
     return TrackRecord(
-        measure=f"누적 평균 {HORIZON}거래일 수익률 (선정일 순)",
+        measure=f"복리 자산 곡선 ({HORIZON}거래일 보유, 비용 차감)",
         note=(
-            f"선정일 종가에 사서 {HORIZON}거래일 뒤 종가까지의 수익률을, 그날까지 확정된 모든 "
-            "추천 종목에 대해 평균한 값입니다. 점선은 같은 기간 저장된 전 종목의 동일가중 평균"
-            "입니다. 겹치는 보유 기간의 평균이라 복리 자산 곡선이 아니며, 비용과 신뢰구간은 "
-            "반영되지 않았습니다."
+            f"매 거래일 자금의 1/{HORIZON}로 그날 추천 종목을 동일가중으로 사서 {HORIZON}거래일 "
+            "뒤 종가에 파는 규칙의 자산 곡선입니다 (시작 = 0%, 매매 비용 차감). 음영은 거래일 "
+            "블록 부트스트랩 95% 구간, 점선은 같은 규칙을 그날의 스캔 유니버스에 적용한 값입니다."
         ),
         horizon=HORIZON,
-        data_end=evaluation.data_end,
-        curves=tuple(curves),
-        rows=summaries,
+        data_end=record.data_end,
+        curves=curves,
+        rows=rows,
     )
-
-
-def _running_mean(rows: list[dict[str, Any]], key: str) -> tuple[float | None, ...]:
-    """At each date, the mean of ``key`` over the closed picks dated up to it."""
-    total, count, out = 0.0, 0, []
-    for row in rows:
-        if row[key] is not None:
-            total += row[key] * row["closed"]
-            count += row["closed"]
-        out.append(total / count if count else None)
-    return tuple(out)
