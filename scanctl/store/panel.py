@@ -245,7 +245,7 @@ def _missing_blocks(
     if not missing:
         return {}
     built = build_blocks(db, missing)
-    _save_blocks(db, built)
+    save_blocks(db, built)
     return built
 
 
@@ -272,12 +272,29 @@ def build_blocks(
 
 def refresh_blocks(db: sqlite_utils.Database, dates: Iterable[str]) -> None:
     """Rebuild and save the blocks of ``dates`` (inside the caller's transaction, if any)."""
-    _save_blocks(db, build_blocks(db, dates))
+    save_blocks(db, build_blocks(db, dates))
 
 
-def _save_blocks(
+def make_block(
+    codes: np.ndarray, fields: Sequence[np.ndarray], value_known: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The block of one date from its bars given as columns (``codes`` and the `FIELDS` in any
+    row order; ``value_known`` False where the value is NULL): byte for byte what
+    `build_blocks` reads back from ``bars`` once they are stored."""
+    codes = np.asarray(codes).astype(f"S{CODE_BYTES}")
+    data = np.stack([np.asarray(field, dtype=np.float64) for field in fields])
+    data[data == _NULL] = np.nan
+    if value_known is not None:
+        data[FIELDS.index("value"), ~value_known] = np.nan
+    order = np.argsort(codes, kind="stable")
+    return codes[order], np.ascontiguousarray(data[:, order])
+
+
+def save_blocks(
     db: sqlite_utils.Database, blocks: dict[str, tuple[np.ndarray, np.ndarray]]
 ) -> None:
+    """Save blocks (inside the caller's transaction, if any; a read-only or busy store is left
+    alone otherwise: the next reader rebuilds them)."""
     rows = [(day, codes.tobytes(), data.tobytes()) for day, (codes, data) in blocks.items()]
     sql = "INSERT OR REPLACE INTO bar_blocks (date, codes, data) VALUES (?, ?, ?)"
     if db.conn.in_transaction:

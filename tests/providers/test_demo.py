@@ -13,7 +13,12 @@ import pandas as pd
 import pytest
 
 from scanctl.errors import BadInput
-from scanctl.providers.demo import DemoMarket, generate_demo_market, write_demo_market
+from scanctl.providers.demo import (
+    DemoMarket,
+    generate_demo_market,
+    open_demo_market,
+    write_demo_market,
+)
 from scanctl.store.db import open_db
 from scanctl.store.panel import read_panel
 
@@ -261,3 +266,31 @@ def test_default_size_market(tmp_path) -> None:
     assert counts["bars"] == int(market.has_bar.sum()) > 1_000_000
     assert written > generated > started
     db.conn.close()
+
+
+def test_the_walk_block_size_changes_nothing(market: DemoMarket) -> None:
+    # 7-session blocks: the 80-session tail, the patterns and the last bar straddle blocks.
+    stream = open_demo_market(weekdays(150), n_tickers=120, seed=7, block_sessions=7)
+    blocks = list(stream.blocks())
+    assert [block.start for block in blocks] == list(range(0, 150, 7))
+    for name in ("open", "high", "low", "close", "volume", "value", "has_bar"):
+        walked = np.concatenate([getattr(block, name) for block in blocks])
+        assert np.array_equal(walked, getattr(market, name)), name
+    assert stream.tickers == market.tickers and stream.index_rows == market.index_rows
+
+
+def test_a_stream_writes_what_the_market_writes(tmp_path, market: DemoMarket) -> None:
+    stream = open_demo_market(weekdays(150), n_tickers=120, seed=7, block_sessions=20)
+    stores = []
+    for name, source in (("held", market), ("streamed", stream)):
+        db = open_db(tmp_path / f"{name}.db")
+        write_demo_market(db, source)
+        stores.append(
+            [
+                db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                for table in ("bars", "bar_blocks", "index_bars")
+            ]
+        )
+        db.conn.close()
+    assert stores[0] == stores[1]
+    assert len(stores[0][1]) == 150  # a block per session
