@@ -51,6 +51,7 @@ _ON_CONFLICT = (
 )
 ROWS_PER_STATEMENT = 200  # bars per INSERT of `upsert_bar_columns` (9 parameters a bar)
 ROWS_PER_BATCH = 20_000  # bars turned into Python values at once
+BLOCKS_PER_SAVE = 32  # panel blocks built before they are saved
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +141,9 @@ def upsert_bar_columns(db: sqlite_utils.Database, bars: BarColumns, source: str)
                     [getattr(bars, name)[rows] for name in FIELDS],
                     None if bars.value_known is None else bars.value_known[rows],
                 )
+            if len(blocks) == BLOCKS_PER_SAVE:
+                save_blocks(db, blocks)
+                blocks = {}
         save_blocks(db, blocks)
         refresh_blocks(db, sorted(stored))
     return len(bars)
