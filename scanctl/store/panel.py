@@ -207,10 +207,11 @@ def _bucket(keys: np.ndarray) -> np.ndarray:
 
 
 def _code_keys(codes: np.ndarray) -> np.ndarray:
-    """``S6`` codes as uint64 numbers (one per code), for fast searches."""
+    """``S6`` codes as native uint64 numbers in the same order as the codes, for fast searches
+    (the bytes read big-endian)."""
     raw = np.zeros((len(codes), 8), dtype=np.uint8)
     raw[:, :CODE_BYTES] = np.frombuffer(codes.tobytes(), dtype=np.uint8).reshape(-1, CODE_BYTES)
-    return raw.view(np.uint64).ravel()
+    return raw.view(">u8").astype(np.uint64).ravel()
 
 
 def _codes_of(
@@ -234,14 +235,22 @@ def _assemble(
     shape = (len(dates), len(codes))
     arrays = {name: np.full(shape, np.nan) for name in FIELDS}
     row_of = {day: row for row, day in enumerate(dates)}
+    keys = _code_keys(codes)  # ascending like ``codes``: both are big-endian byte order
 
     def scatter(day: str, data: np.ndarray) -> None:
-        present = day_codes[day]
-        cols = np.searchsorted(codes, present)
-        known = cols < len(codes)
-        known[known] = codes[cols[known]] == present[known]
+        present, row = day_codes[day], row_of[day]
+        if not len(codes):
+            return
+        if len(present) == len(codes) and np.array_equal(present, codes):
+            for k, name in enumerate(FIELDS):
+                arrays[name][row] = data[k]
+            return
+        cols = np.minimum(np.searchsorted(keys, _code_keys(present)), len(codes) - 1)
+        known = codes[cols] == present
+        if not known.all():
+            cols, data = cols[known], data[:, known]
         for k, name in enumerate(FIELDS):
-            arrays[name][row_of[day], cols[known]] = data[k][known]
+            arrays[name][row, cols] = data[k]
 
     # Stream the value blobs one date at a time: the panel is the only full-size copy.
     for chunk in _chunks(dates, 500):
