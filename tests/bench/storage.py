@@ -80,9 +80,7 @@ def main() -> None:
             run_measured(["--db", str(fresh(target)), "data", "import", str(bars)])
             for _ in range(RUNS)
         ]
-        best(
-            f"data import, {IMPORT_ROWS:,} rows (CSV, {bars.stat().st_size >> 20} MB)", runs, 6, 300
-        )
+        best(f"data import {IMPORT_ROWS:,} rows ({bars.stat().st_size >> 20} MB CSV)", runs, 6, 300)
 
         one_year = folder / "one-year.db"
         demo_runs(one_year, 2700, 400, 1)
