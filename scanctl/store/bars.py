@@ -51,6 +51,7 @@ _ON_CONFLICT = (
 )
 ROWS_PER_STATEMENT = 200  # bars per INSERT of `upsert_bar_columns` (9 parameters a bar)
 ROWS_PER_BATCH = 20_000  # bars turned into Python values at once
+BLOCKS_PER_SAVE = 32  # panel blocks built before they are saved
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +141,9 @@ def upsert_bar_columns(db: sqlite_utils.Database, bars: BarColumns, source: str)
                     [getattr(bars, name)[rows] for name in FIELDS],
                     None if bars.value_known is None else bars.value_known[rows],
                 )
+            if len(blocks) == BLOCKS_PER_SAVE:
+                save_blocks(db, blocks)
+                blocks = {}
         save_blocks(db, blocks)
         refresh_blocks(db, sorted(stored))
     return len(bars)
@@ -265,6 +269,11 @@ def delete_code_bars(db: sqlite_utils.Database, code: str, first: str, last: str
 
 
 def delete_market_data(db: sqlite_utils.Database) -> None:
-    """Delete every bar, bar block, index bar and ticker (inside the caller's transaction)."""
-    for table in MARKET_TABLES:
-        db.execute(f"DELETE FROM {table}")
+    """Delete every bar, bar block, index bar and ticker (inside the caller's transaction).
+
+    The blocks all go too, so the per-row block triggers are suspended: SQLite then empties
+    ``bars`` at once instead of row by row.
+    """
+    with _block_triggers_suspended(db):
+        for table in MARKET_TABLES:
+            db.execute(f"DELETE FROM {table}")

@@ -8,16 +8,20 @@ Numbers are checked for what the store can hold exactly: integer columns (prices
 value) must be whole, finite and fit SQLite's INTEGER (signed 64 bits); index prices (REAL) must
 be finite. Prices are > 0, volume and value ≥ 0, high ≥ max(open, close) ≥ min(open, close) ≥ low.
 
-A file can also be a binary stream (``data import -`` passes standard input): it is read whole,
-then checked like a file.
+A bars file is read `CHUNK_ROWS` rows at a time into columns (`BarColumns`: int64 numbers,
+dates and codes held once each), so a million rows take tens of MB. The numbers are first
+left to the CSV parser: when every cell of a numeric column is a plain integer it yields int64
+and nothing is lost. A file with anything else in one (``1e3``, ``105.0``, a blank value, text,
+more than 64 bits) is read again with those cells as text, each checked as described above.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,27 +29,38 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from scanctl.errors import BadInput
 from scanctl.store.bars import (
     MARKETS,
     SECURITY_TYPES,
+    BarColumns,
     TickerRow,
-    upsert_bars,
+    upsert_bar_columns,
     upsert_index_bars,
     upsert_tickers,
+)
+from scanctl.store.csv_checks import (
+    Problems,
+    check_prices,
+    csv_chunks,
+    date_column,
+    flag_duplicates,
+    integer_column,
+    iso_dates,
+    number_column,
+    read_csv,
+    stored_values,
 )
 from scanctl.store.db import write_transaction
 
 BAR_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "volume")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+NUMBER_COLUMNS = (*PRICE_COLUMNS, "volume", "value")
 TICKER_COLUMNS = ("ticker", "name", "market")
 TICKER_OPTIONAL = ("security_type", "managed", "halted")
 INDEX_COLUMNS = ("date", "index", "open", "high", "low", "close", "volume")
 CODE_PATTERN = r"^[0-9A-Z]{6}$"
 INDEX_CODE_PATTERN = r"^[0-9A-Z_]{1,12}$"
-MAX_REPORTED = 5
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite INTEGER
-_EXACT = 2.0**53  # below this magnitude a float64 holds every integer exactly
-STDIN_NAME = "standard input"
+CHUNK_ROWS = 100_000  # rows of a bars file read at a time
 _FLAGS = {"": False, "0": False, "1": True, "false": False, "true": True, "n": False, "y": True}
 
 
@@ -65,45 +80,13 @@ class ImportReport:
 class ImportBatch:
     """The validated rows of the files of one import, ready to write."""
 
-    bars: list[tuple]
+    bars: BarColumns
     tickers: list[TickerRow]
     index_bars: list[tuple]
 
 
-class _Problems:
-    """Row errors collected across a file, reported on one line with their line numbers."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.items: list[tuple[int, str]] = []
-
-    def add(self, bad, message: str) -> None:
-        """Record ``message`` where ``bad`` is true (file line = row + 2: header, 1-based).
-
-        ``bad`` is a boolean Series or array; a masked array counts only its unmasked cells.
-        """
-        mask = np.ma.filled(bad, False) if np.ma.isMaskedArray(bad) else np.asarray(bad, bool)
-        for row in np.flatnonzero(mask):
-            self.add_row(int(row), message)
-
-    def add_row(self, row: int, message: str) -> None:
-        self.items.append((row + 2, message))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        by_line: dict[int, list[str]] = {}
-        for line, text in sorted(self.items):
-            by_line.setdefault(line, []).append(text)
-        lines = sorted(by_line)
-        shown = "; ".join(f"line {n}: {', '.join(by_line[n])}" for n in lines[:MAX_REPORTED])
-        more = len(lines) - MAX_REPORTED
-        suffix = f" (+{more} more)" if more > 0 else ""
-        count = len(lines)
-        raise BadInput(f"{self.name}: {count} invalid row(s), nothing imported; {shown}{suffix}")
-
-
 CsvSource = str | Path | BinaryIO  # a CSV file, or a binary stream such as standard input
+STDIN_NAME = "standard input"  # how errors name a stream
 
 
 def import_files(
@@ -130,24 +113,33 @@ def read_files(
 ) -> ImportBatch:
     """Read and validate every row of the given files; nothing is written.
 
+    A stream (``data import -``: standard input) is first copied to a temporary file named
+    ``standard input``, so it is read like a file (in chunks, twice when its numbers need the
+    text checks) and its errors name it.
+
     Raises
     ------
     BadInput
         A missing or unreadable file, a missing column, or invalid rows (with line numbers).
     """
-    return ImportBatch(
-        bars=_read_bars(_source(bars)) if bars is not None else [],
-        tickers=_read_tickers(_source(tickers)) if tickers is not None else [],
-        index_bars=_read_indexes(_source(indexes)) if indexes is not None else [],
-    )
+    with ExitStack() as stack:
+        paths = [None if s is None else _as_path(s, stack) for s in (bars, tickers, indexes)]
+        return ImportBatch(
+            bars=_read_bars(paths[0]) if paths[0] else _no_bars(),
+            tickers=_read_tickers(paths[1]) if paths[1] else [],
+            index_bars=_read_indexes(paths[2]) if paths[2] else [],
+        )
 
 
-def _source(source: CsvSource) -> Path | BinaryIO:
-    return Path(source) if isinstance(source, str) else source
-
-
-def _name(source: Path | BinaryIO) -> str:
-    return source.name if isinstance(source, Path) else STDIN_NAME
+def _as_path(source: CsvSource, stack: ExitStack) -> Path:
+    """A file's path, or a stream spooled to a temporary file named `STDIN_NAME`."""
+    if isinstance(source, str | Path):
+        return Path(source)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scanctl-import-")))
+    path = folder / STDIN_NAME
+    with path.open("wb") as spool:
+        shutil.copyfileobj(source, spool)
+    return path
 
 
 def write_batch(
@@ -156,9 +148,9 @@ def write_batch(
     """Write a validated batch in one transaction: all of it, or nothing."""
     with write_transaction(db):
         upsert_tickers(db, batch.tickers)
-        upsert_bars(db, batch.bars, source)
+        upsert_bar_columns(db, batch.bars, source)
         upsert_index_bars(db, batch.index_bars)
-    dates = sorted({row[0] for row in batch.bars})
+    dates = sorted(batch.bars.days[i] for i in np.unique(batch.bars.day_of))
     return ImportReport(
         bars=len(batch.bars),
         bar_dates=len(dates),
@@ -169,167 +161,130 @@ def write_batch(
     )
 
 
-def _read_csv(
-    source: Path | BinaryIO, required: tuple[str, ...], optional: tuple[str, ...]
-) -> pd.DataFrame:
-    """Read a CSV (plain or gzip, detected by content) as text columns; check the header."""
-    name = _name(source)
-    if isinstance(source, Path) and not source.is_file():
-        raise BadInput(f"file {str(source)!r} does not exist")
+def _no_bars() -> BarColumns:
+    empty = np.zeros(0, dtype=np.int64)
+    numbers = dict.fromkeys(NUMBER_COLUMNS, empty)
+    return BarColumns(days=[], codes=[], day_of=empty, code_of=empty, **numbers)
+
+
+class _NotPlainIntegers(Exception):
+    """A numeric column of a bars file holds something else than plain integers."""
+
+
+def _read_bars(path: Path) -> BarColumns:
+    """Read and check a bars file a chunk at a time; numbers as parsed, else as text."""
     try:
-        with _text(source) as handle:
-            frame = pd.read_csv(
-                handle, dtype=str, keep_default_na=False, skipinitialspace=True, engine="c"
-            )
-    except (OSError, UnicodeDecodeError, EOFError, pd.errors.ParserError) as exc:
-        raise BadInput(f"{name}: cannot read as CSV ({exc})") from None
-    except pd.errors.EmptyDataError:
-        raise BadInput(f"{name}: the file is empty") from None
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    missing = [column for column in required if column not in frame.columns]
-    unknown = [c for c in frame.columns if c not in required and c not in optional]
-    if missing or unknown:
-        problems = []
-        if missing:
-            problems.append(f"missing column(s) {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown column(s) {', '.join(unknown)}")
-        expected = ",".join(required) + "".join(f"[,{c}]" for c in optional)
-        raise BadInput(f"{name}: {'; '.join(problems)}; expected header {expected}")
-    return frame
+        return _read_bar_chunks(path, numbers_as_text=False)
+    except _NotPlainIntegers:
+        return _read_bar_chunks(path, numbers_as_text=True)
 
 
-def _text(source: Path | BinaryIO):
-    """The CSV text of a file or a stream, gunzipped when it starts with the gzip magic."""
-    if isinstance(source, Path):
-        with source.open("rb") as handle:
-            gzipped = handle.read(2) == b"\x1f\x8b"
-        opener = gzip.open if gzipped else open
-        return opener(source, "rt", encoding="utf-8-sig", newline="")
-    data = io.BytesIO(source.read())  # a pipe cannot seek back after the magic
-    binary = gzip.GzipFile(fileobj=data) if data.getvalue()[:2] == b"\x1f\x8b" else data
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+def _read_bar_chunks(path: Path, numbers_as_text: bool) -> BarColumns:
+    """Every chunk checked as in `_check_bar_chunk`, then the (date, ticker) duplicates.
 
-
-def _dates(frame: pd.DataFrame, problems: _Problems) -> pd.Series:
-    """ISO dates from YYYY-MM-DD or YYYYMMDD text; invalid ones are reported."""
-    text = frame["date"].str.strip()
-    compact = text.str.fullmatch(r"\d{8}")
-    text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:])
-    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    problems.add(parsed.isna(), "bad date (use YYYY-MM-DD)")
-    return text
-
-
-def _integers(
-    frame: pd.DataFrame, column: str, problems: _Problems, optional: bool = False
-) -> np.ma.MaskedArray:
-    """Whole numbers that SQLite's INTEGER holds exactly (int64), masked where bad or blank.
-
-    Reported per row: not a number, not finite, not whole, outside the signed 64-bit range.
-    Values of 2**53 and more are re-read from their text, so none is rounded.
+    Raises
+    ------
+    _NotPlainIntegers
+        Without ``numbers_as_text``, when a numeric column is not all plain integers.
     """
-    text = frame[column].str.strip()
-    floats = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    blank = (text == "").to_numpy()
-    with np.errstate(invalid="ignore"):
-        small = np.abs(floats) < _EXACT
-        whole = small & (floats == np.floor(floats))
-    values = np.zeros(len(floats), dtype=np.int64)
-    values[whole] = floats[whole]
-    problems.add(
-        (np.isnan(floats) & ~(blank & optional)) | (small & ~whole), f"{column} is not an integer"
-    )
-    problems.add(np.isinf(floats), f"{column} is not finite")
-    good = whole.copy()
-    for row in np.flatnonzero(np.isfinite(floats) & ~small):
-        try:
-            exact = Decimal(text.iat[row])
-        except InvalidOperation:
-            exact = Decimal("NaN")
-        if not exact.is_finite() or exact != exact.to_integral_value():
-            problems.add_row(row, f"{column} is not an integer")
-        elif not INT64_MIN <= exact <= INT64_MAX:
-            problems.add_row(row, f"{column} is out of range (more than 64 bits)")
-        else:
-            values[row], good[row] = int(exact), True
-    return np.ma.MaskedArray(values, mask=~good)
+    problems = Problems(path)
+    days: dict[str, int] = {}
+    codes: dict[str, int] = {}
+    parts: list[dict[str, np.ndarray]] = []
 
+    def dtypes(columns: list[str]) -> dict:
+        numeric = [] if not numbers_as_text else [c for c in columns if c in NUMBER_COLUMNS]
+        return dict.fromkeys(["date", "ticker", *numeric], str)
 
-def _numbers(frame: pd.DataFrame, column: str, problems: _Problems) -> np.ma.MaskedArray:
-    """Finite floats (REAL columns), masked where bad."""
-    numbers = pd.to_numeric(frame[column].str.strip(), errors="coerce").to_numpy(np.float64)
-    problems.add(np.isnan(numbers), f"{column} is not a number")
-    problems.add(np.isinf(numbers), f"{column} is not finite")
-    return np.ma.MaskedArray(numbers, mask=~np.isfinite(numbers))
-
-
-def _check_prices(
-    prices: dict[str, np.ma.MaskedArray], volume: np.ma.MaskedArray, problems: _Problems
-) -> None:
-    """Positive prices, high ≥ max(open, close), low ≤ min(open, close), high ≥ low, volume ≥ 0.
-
-    Cells already reported (masked) are not compared again.
-    """
-    o, h, low, c = (prices[name] for name in ("open", "high", "low", "close"))
-    positive = np.ones(len(volume), dtype=bool)
-    for name, values in prices.items():
-        problems.add(values <= 0, f"{name} must be positive")
-        positive &= np.ma.filled(values > 0, False)
-    problems.add(positive & np.ma.filled(h < np.ma.maximum(o, c), False), "high < max(open, close)")
-    problems.add(
-        positive & np.ma.filled(low > np.ma.minimum(o, c), False), "low > min(open, close)"
-    )
-    problems.add(positive & np.ma.filled(h < low, False), "high < low")
-    problems.add(volume < 0, "negative volume")
-
-
-def _stored(values: np.ma.MaskedArray) -> list:
-    """Python values for the store: None where masked (a blank optional cell)."""
-    return [
-        None if masked else value
-        for value, masked in zip(
-            values.data.tolist(), np.ma.getmaskarray(values).tolist(), strict=True
-        )
-    ]
-
-
-def _duplicates(keys: pd.DataFrame, what: str, problems: _Problems) -> None:
-    problems.add(keys.duplicated(keep="first"), f"duplicate {what}")
-
-
-def _read_bars(source: Path | BinaryIO) -> list[tuple]:
-    frame = _read_csv(source, BAR_COLUMNS, ("value",))
-    problems = _Problems(_name(source))
-    dates = _dates(frame, problems)
-    codes = frame["ticker"].str.strip()
-    problems.add(~codes.str.fullmatch(CODE_PATTERN), "ticker must be 6 characters 0-9/A-Z")
-    prices = {name: _integers(frame, name, problems) for name in ("open", "high", "low", "close")}
-    volume = _integers(frame, "volume", problems)
-    if "value" in frame.columns:
-        value = _integers(frame, "value", problems, optional=True)
-        problems.add(value < 0, "negative value")
-    else:
-        value = np.ma.masked_all(len(frame), dtype=np.int64)
-    _check_prices(prices, volume, problems)
-    _duplicates(pd.DataFrame({"d": dates, "c": codes}), "(date, ticker)", problems)
+    offset = 0
+    chunks = csv_chunks(path, BAR_COLUMNS, ("value",), dtypes, CHUNK_ROWS)
+    for frame in chunks:
+        problems.offset = offset
+        parts.append(_check_bar_chunk(frame, problems, days, codes, numbers_as_text))
+        offset += len(frame)
+    problems.offset = 0
+    columns = {name: np.concatenate([part.pop(name) for part in parts]) for name in list(parts[0])}
+    keys = columns["day_of"].astype(np.int64) * max(1, len(codes)) + columns["code_of"]
+    problems.add(_repeated(keys), "duplicate (date, ticker)")
     problems.raise_if_any()
-    columns = [prices[name].data.tolist() for name in ("open", "high", "low", "close")]
-    return list(
-        zip(
-            dates.tolist(),
-            codes.tolist(),
-            *columns,
-            volume.data.tolist(),
-            _stored(value),
-            strict=True,
-        )
-    )
+    return BarColumns(days=list(days), codes=list(codes), **columns)
 
 
-def _read_tickers(source: Path | BinaryIO) -> list[TickerRow]:
-    frame = _read_csv(source, TICKER_COLUMNS, TICKER_OPTIONAL)
-    problems = _Problems(_name(source))
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Where a key equals an earlier one (a sort, lighter than a hash table of a million)."""
+    order = np.argsort(keys, kind="stable")
+    later = np.zeros(len(keys), dtype=bool)
+    later[order[1:]] = keys[order[1:]] == keys[order[:-1]]
+    return later
+
+
+def _check_bar_chunk(
+    frame: pd.DataFrame,
+    problems: Problems,
+    days: dict[str, int],
+    codes: dict[str, int],
+    numbers_as_text: bool,
+) -> dict[str, np.ndarray]:
+    """Check the rows of one chunk; returns its columns (dates and codes as indexes into
+    ``days`` and ``codes``, which grow by the new ones, valid or not).
+
+    Raises
+    ------
+    _NotPlainIntegers
+        Without ``numbers_as_text``, when the parser did not read a numeric column as int64.
+    """
+    day_of, bad_day = _labels(frame["date"], iso_dates, days)
+    problems.add(bad_day, "bad date (use YYYY-MM-DD)")
+    code_of, bad_code = _labels(frame["ticker"], _ticker_codes, codes)
+    problems.add(bad_code, "ticker must be 6 characters 0-9/A-Z")
+    numbers = {}
+    for name in (name for name in NUMBER_COLUMNS if name in frame.columns):
+        optional = name == "value"
+        if numbers_as_text:
+            numbers[name] = integer_column(frame, name, problems, optional=optional)
+        elif frame[name].dtype == np.int64:
+            numbers[name] = np.ma.MaskedArray(frame[name].to_numpy())
+        else:
+            raise _NotPlainIntegers(name)
+    if "value" in numbers:
+        problems.add(numbers["value"] < 0, "negative value")
+    else:
+        numbers["value"] = np.ma.masked_all(len(frame), dtype=np.int64)
+    check_prices({name: numbers[name] for name in PRICE_COLUMNS}, numbers["volume"], problems)
+    # Copies, not views of the frame: each column of the file is then joined (and its chunks
+    # freed) one after the other.
+    columns = {name: np.ma.filled(values, 0).copy() for name, values in numbers.items()}
+    return {
+        "day_of": day_of,
+        "code_of": code_of,
+        **columns,
+        "value_known": ~np.ma.getmaskarray(numbers["value"]),
+    }
+
+
+def _labels(
+    column: pd.Series,
+    normalise: Callable[[pd.Series], tuple[pd.Series, np.ndarray]],
+    ids: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the index in ``ids`` of its label once normalised (new labels are added), and
+    whether the label is invalid. Each distinct text is normalised once."""
+    rows, distinct = pd.factorize(column)
+    text = pd.Series([*distinct, ""], dtype=str)  # a missing cell (-1) reads as blank
+    labels, bad = normalise(text)
+    index = np.array([ids.setdefault(label, len(ids)) for label in labels], dtype=np.int32)
+    return index[rows], bad[rows]
+
+
+def _ticker_codes(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Codes without surrounding blanks, and where they are not 6 characters 0-9/A-Z."""
+    text = text.str.strip()
+    return text, (~text.str.fullmatch(CODE_PATTERN)).to_numpy(dtype=bool)
+
+
+def _read_tickers(path: Path) -> list[TickerRow]:
+    frame = read_csv(path, TICKER_COLUMNS, TICKER_OPTIONAL)
+    problems = Problems(path)
     codes = frame["ticker"].str.strip()
     problems.add(~codes.str.fullmatch(CODE_PATTERN), "ticker must be 6 characters 0-9/A-Z")
     markets = frame["market"].str.strip().str.upper()
@@ -348,7 +303,7 @@ def _read_tickers(source: Path | BinaryIO) -> list[TickerRow]:
             text = pd.Series([""] * len(frame))
         problems.add(~text.isin(_FLAGS), f"{column} must be 0/1, true/false or y/n")
         flags[column] = text
-    _duplicates(codes.to_frame(), "ticker", problems)
+    flag_duplicates(codes.to_frame(), "ticker", problems)
     problems.raise_if_any()
     names = frame["name"].str.strip()
     return [
@@ -366,16 +321,18 @@ def _read_tickers(source: Path | BinaryIO) -> list[TickerRow]:
     ]
 
 
-def _read_indexes(source: Path | BinaryIO) -> list[tuple]:
-    frame = _read_csv(source, INDEX_COLUMNS, ())
-    problems = _Problems(_name(source))
-    dates = _dates(frame, problems)
+def _read_indexes(path: Path) -> list[tuple]:
+    frame = read_csv(path, INDEX_COLUMNS, ())
+    problems = Problems(path)
+    dates = date_column(frame, problems)
     codes = frame["index"].str.strip().str.upper()
     problems.add(~codes.str.fullmatch(INDEX_CODE_PATTERN), "index must be a code like KOSPI")
-    prices = {name: _numbers(frame, name, problems) for name in ("open", "high", "low", "close")}
-    volume = _integers(frame, "volume", problems, optional=True)
-    _check_prices(prices, volume, problems)
-    _duplicates(pd.DataFrame({"d": dates, "c": codes}), "(date, index)", problems)
+    prices = {
+        name: number_column(frame, name, problems) for name in ("open", "high", "low", "close")
+    }
+    volume = integer_column(frame, "volume", problems, optional=True)
+    check_prices(prices, volume, problems)
+    flag_duplicates(pd.DataFrame({"d": dates, "c": codes}), "(date, index)", problems)
     problems.raise_if_any()
     columns = [prices[name].data.tolist() for name in ("open", "high", "low", "close")]
-    return list(zip(dates.tolist(), codes.tolist(), *columns, _stored(volume), strict=True))
+    return list(zip(dates.tolist(), codes.tolist(), *columns, stored_values(volume), strict=True))

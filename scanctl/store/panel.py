@@ -21,6 +21,8 @@ from scanctl.store.db import write_transaction
 FIELDS = ("open", "high", "low", "close", "volume", "value")
 CODE_BYTES = 6
 _NULL = -1  # how a NULL travels through group_concat (no stored field may be negative)
+DATES_PER_STEP = 250  # older dates whose code lists `read_older_bars` reads at a time
+_BUCKET_BITS, _HASH_FACTOR = 16, np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,39 +141,77 @@ def read_older_bars(
     """For each of ``codes``, its last ``needs[i]`` bars dated before ``before`` (fewer when the
     store has fewer), as a panel over the dates that hold them.
 
-    The dates are found from the blocks' code lists (16 bytes a ticker a date), so a ticker
-    with no older bars costs no value reads; rows that turn out not to be bars (a zero-volume
-    halt row) are made up for by looking further back.
+    The dates are found from the blocks' code lists (6 bytes a ticker a date), walking back
+    `DATES_PER_STEP` dates at a time and stopping once every code has its bars, so a ticker
+    with no older bars costs only its share of those lists; rows that turn out not to be bars
+    (a zero-volume halt row) are made up for by looking further back.
     """
     wanted = np.asarray(codes).astype(f"S{CODE_BYTES}")
-    older = stored_dates(db, before - dt.timedelta(days=1), 1_000_000)
-    day_codes, built = _codes_of(db, older)
     needs = np.asarray(needs, dtype=np.int64)
     extra = np.zeros_like(needs)  # rows found not to be bars, to be made up for further back
     while True:
-        remaining = needs + extra
-        chosen: list[str] = []
-        for day in reversed(older):
-            present = _contains(day_codes[day], wanted) & (remaining > 0)
-            if present.any():
-                chosen.append(day)
-                remaining -= present
-                if not (remaining > 0).any():
-                    break
-        panel = _assemble(db, sorted(chosen), day_codes, built, wanted)
-        not_bars = (needs + extra - remaining) - panel.has_bar.sum(axis=0)
+        found, day_codes, built = _latest_dates_listing(db, wanted, before, needs + extra)
+        panel = _assemble(db, sorted(day_codes), day_codes, built, wanted)
+        not_bars = found - panel.has_bar.sum(axis=0)
         if (not_bars <= extra).all():
             return panel
         extra = np.maximum(extra, not_bars)
 
 
-def _contains(block: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``(K,)`` bool: which of ``codes`` are in a block's code list (sorted ascending, as
-    `build_blocks` stores it); a binary search each, not a hash of the whole block."""
-    if not len(block):
-        return np.zeros(len(codes), dtype=bool)
-    at = np.minimum(np.searchsorted(block, codes), len(block) - 1)
-    return block[at] == codes
+def _latest_dates_listing(
+    db: sqlite_utils.Database, wanted: np.ndarray, before: dt.date, counts: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The latest ``counts[i]`` dates before ``before`` whose block lists ``wanted[i]``.
+
+    Returns how many were found per code, the code list of each chosen date and the blocks
+    built on the way.
+    """
+    keys = _code_keys(wanted)
+    order = np.argsort(keys)
+    keys = keys[order]
+    buckets = np.zeros(1 << _BUCKET_BITS, dtype=bool)  # a quick first sieve of the lists
+    buckets[_bucket(keys)] = True
+    remaining = counts.copy()
+    chosen: dict[str, np.ndarray] = {}
+    built: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    end = before - dt.timedelta(days=1)
+    while (remaining > 0).any():
+        days = stored_dates(db, end, DATES_PER_STEP)[::-1]  # latest first
+        if not days:
+            break
+        day_codes, step_built = _codes_of(db, days)
+        lists = [day_codes[day] for day in days]
+        listed = _code_keys(np.concatenate(lists))
+        at = np.flatnonzero(buckets[_bucket(listed)])
+        slot = np.minimum(np.searchsorted(keys, listed[at]), len(keys) - 1)
+        hit = keys[slot] == listed[at]
+        code = order[slot[hit]]
+        ends = np.cumsum([len(codes) for codes in lists])
+        day = np.searchsorted(ends, at[hit], side="right")  # the list each hit is in
+        by_code = np.lexsort((day, code))  # per code, latest date first
+        code, day = code[by_code], day[by_code]
+        rank = np.arange(len(code)) - np.searchsorted(code, code)
+        keep = rank < remaining[code]
+        remaining -= np.bincount(code[keep], minlength=len(remaining))
+        for index in np.unique(day[keep]):
+            chosen[days[index]] = day_codes[days[index]]
+            if days[index] in step_built:
+                built[days[index]] = step_built[days[index]]
+        end = dt.date.fromisoformat(days[-1]) - dt.timedelta(days=1)
+    return counts - remaining, chosen, built
+
+
+def _bucket(keys: np.ndarray) -> np.ndarray:
+    """A multiplicative hash of code keys into `_BUCKET_BITS` bits."""
+    return ((keys * _HASH_FACTOR) >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
+
+
+def _code_keys(codes: np.ndarray) -> np.ndarray:
+    """``S6`` codes as native uint64 numbers in the same order as the codes, for fast searches
+    (the bytes read big-endian)."""
+    raw = np.zeros((len(codes), 8), dtype=np.uint8)
+    raw[:, :CODE_BYTES] = np.frombuffer(codes.tobytes(), dtype=np.uint8).reshape(-1, CODE_BYTES)
+    return raw.view(">u8").astype(np.uint64).ravel()
 
 
 def _codes_of(
@@ -195,14 +235,22 @@ def _assemble(
     shape = (len(dates), len(codes))
     arrays = {name: np.full(shape, np.nan) for name in FIELDS}
     row_of = {day: row for row, day in enumerate(dates)}
+    keys = _code_keys(codes)  # ascending like ``codes``: both are big-endian byte order
 
     def scatter(day: str, data: np.ndarray) -> None:
-        present = day_codes[day]
-        cols = np.searchsorted(codes, present)
-        known = cols < len(codes)
-        known[known] = codes[cols[known]] == present[known]
+        present, row = day_codes[day], row_of[day]
+        if not len(codes):
+            return
+        if len(present) == len(codes) and np.array_equal(present, codes):
+            for k, name in enumerate(FIELDS):
+                arrays[name][row] = data[k]
+            return
+        cols = np.minimum(np.searchsorted(keys, _code_keys(present)), len(codes) - 1)
+        known = codes[cols] == present
+        if not known.all():
+            cols, data = cols[known], data[:, known]
         for k, name in enumerate(FIELDS):
-            arrays[name][row_of[day], cols[known]] = data[k][known]
+            arrays[name][row, cols] = data[k]
 
     # Stream the value blobs one date at a time: the panel is the only full-size copy.
     for chunk in _chunks(dates, 500):

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,8 +41,27 @@ def peak_rss_mb() -> float:
 def run_command(args: list[str], env: dict | None = None, ok=(0,)) -> tuple[float, float]:
     """Run ``python -m scanctl ARGS``; returns (wall seconds, peak RSS of that process in MB).
 
+    See `run_measured`, which also gives the CPU time.
+    """
+    run = run_measured(args, env, ok)
+    return run.wall, run.rss_mb
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured process: wall and CPU (user + system) seconds, peak RSS in MB."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+def run_measured(args: list[str], env: dict | None = None, ok=(0,)) -> Run:
+    """Run ``python -m scanctl ARGS`` and measure it.
+
     The peak is sampled from ``/proc/PID/status`` (VmHWM, monotonic) every millisecond while
-    the process runs; see `peak_rss_mb` for why the rusage figure cannot be used.
+    the process runs; see `peak_rss_mb` for why the rusage figure cannot be used. The CPU time
+    is the child's own rusage (``wait4``): on a shared machine it moves less than the wall.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -53,21 +73,25 @@ def run_command(args: list[str], env: dict | None = None, ok=(0,)) -> tuple[floa
         )
         peak_kb = 0
         status_path = f"/proc/{child.pid}/status"
-        while child.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
             try:
-                with open(status_path) as status:
-                    for line in status:
+                with open(status_path) as status_file:
+                    for line in status_file:
                         if line.startswith("VmHWM:"):
                             peak_kb = max(peak_kb, int(line.split()[1]))
             except (FileNotFoundError, ProcessLookupError, ValueError):
                 pass
             time.sleep(0.001)
         elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode not in ok:
             err.seek(0)
             message = err.read().decode(errors="replace")
             raise RuntimeError(f"scanctl {' '.join(args)} exited {child.returncode}: {message}")
-    return elapsed, peak_kb / 1024
+    return Run(wall=elapsed, cpu=usage.ru_utime + usage.ru_stime, rss_mb=peak_kb / 1024)
 
 
 def report(name: str, value: float, unit: str, budget: float | None = None) -> None:

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from scanctl.store.bars import BarColumns, upsert_bar_columns, upsert_bars
+from scanctl.store.bars import BarColumns, delete_market_data, upsert_bar_columns, upsert_bars
 from scanctl.store.db import write_transaction
 from scanctl.store.panel import build_blocks
 
@@ -86,3 +86,13 @@ def test_a_failed_write_leaves_triggers_and_rows_as_they_were(db):
 def test_outside_a_transaction_is_refused(db):
     with pytest.raises(RuntimeError, match="inside write_transaction"):
         upsert_bar_columns(db, columns([("2025-01-02", "005930", 1, 2, 1, 2, 3, 4)]), "demo")
+
+
+def test_deleting_the_market_keeps_the_triggers(db):
+    before = triggers(db)
+    with write_transaction(db):
+        upsert_bar_columns(db, columns([("2025-01-02", "005930", 1, 2, 1, 2, 3, 4)]), "demo")
+    with write_transaction(db):
+        delete_market_data(db)
+    assert db.execute("SELECT count(*) FROM bars").fetchone() == (0,)
+    assert stored_blocks(db) == {} and triggers(db) == before

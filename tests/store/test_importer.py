@@ -1,9 +1,10 @@
+import datetime as dt
 import gzip
 
 import pytest
 
 from scanctl.errors import BadInput
-from scanctl.store.importer import import_files, read_files
+from scanctl.store.importer import CHUNK_ROWS, import_files, read_files
 
 HEADER = "date,ticker,open,high,low,close,volume\n"
 
@@ -206,5 +207,39 @@ def test_bad_ticker_row_stores_nothing_of_the_valid_bars(db, tmp_path):
 def test_read_files_validates_without_a_store(tmp_path):
     bars = write(tmp_path / "b.csv", HEADER + "2025-01-02,005930,100,110,90,105,1000\n")
     batch = read_files(bars)
-    assert batch.bars == [("2025-01-02", "005930", 100, 110, 90, 105, 1000, None)]
+    assert list(batch.bars.rows()) == [("2025-01-02", "005930", 100, 110, 90, 105, 1000, None)]
     assert (batch.tickers, batch.index_bars) == ([], [])
+
+
+def many_rows(count: int) -> list[str]:
+    """``count`` valid bar lines: 1,000 tickers a date, dates from 2020-01-01."""
+    start = dt.date(2020, 1, 1)
+    return [
+        f"{start + dt.timedelta(days=k // 1000)},{k % 1000:06d},100,110,90,105,{k}"
+        for k in range(count)
+    ]
+
+
+def test_rows_past_the_first_chunk_are_checked_with_their_line(db, tmp_path):
+    lines = many_rows(CHUNK_ROWS + 10)
+    lines[CHUNK_ROWS + 3] = lines[5]  # a duplicate of line 7, on line CHUNK_ROWS + 5
+    lines[CHUNK_ROWS + 7] = lines[CHUNK_ROWS + 7].replace(",110,", ",80,")
+    bars = write(tmp_path / "b.csv", HEADER + "\n".join(lines) + "\n")
+    with pytest.raises(BadInput) as error:
+        import_files(db, bars)
+    assert str(error.value) == (
+        f"b.csv: 2 invalid row(s), nothing imported; line {CHUNK_ROWS + 5}: duplicate (date, "
+        f"ticker); line {CHUNK_ROWS + 9}: high < low, high < max(open, close)"
+    )
+    assert counts(db) == (0, 0, 0)
+
+
+def test_a_number_written_otherwise_past_the_first_chunk_is_read_exactly(tmp_path):
+    lines = many_rows(CHUNK_ROWS + 2)
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + ",9007199254740993.0"  # 2**53 + 1
+    bars = read_files(write(tmp_path / "b.csv", HEADER + "\n".join(lines) + "\n"))
+    assert len(bars.bars) == CHUNK_ROWS + 2
+    assert list(bars.bars.rows(CHUNK_ROWS)) == [
+        ("2020-04-10", "000000", 100, 110, 90, 105, CHUNK_ROWS, None),
+        ("2020-04-10", "000001", 100, 110, 90, 105, 9007199254740993, None),
+    ]

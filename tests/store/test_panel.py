@@ -85,6 +85,26 @@ def test_panel_matches_rows_on_random_market(db):
     assert panel.has_bar.sum() == len(rows)
 
 
+def test_older_bars_found_several_steps_back(db):
+    from scanctl.store.panel import DATES_PER_STEP, read_older_bars
+
+    days = [(dt.date(2020, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(700)]
+    rows = [(day, "AAAAAA", 10, 11, 9, 10, 100, None) for day in days]  # trades every day
+    rows += [(day, "BBBBBB", 20, 21, 19, 20 + i, 100, None) for i, day in enumerate(days[:3])]
+    rows.append((days[1], "0126Z0", 5, 6, 4, 5, 0, None))  # listed, never a bar
+    write(db, rows)
+    before = dt.date.fromisoformat(days[-1])
+    codes = np.array(["0126Z0", "AAAAAA", "BBBBBB", "CCCCCC"])  # ascending, as in a panel
+    older = read_older_bars(db, codes, before, np.array([1, 2, 5, 1]))
+    assert len(days) - 1 > 2 * DATES_PER_STEP  # B's bars are three steps back
+    b = older.code_index("BBBBBB")
+    assert older.close[older.has_bar[:, b], b].tolist() == [20, 21, 22]  # all it has
+    # A's last two bars, then the dates of B's (A traded on them too)
+    assert [str(d) for d in older.dates] == days[:3] + days[-3:-1]
+    assert older.has_bar[:, older.code_index("AAAAAA")].all()
+    assert older.has_bar.sum() == 8  # nothing for the zero-volume listing or the unknown code
+
+
 def test_older_bars_across_a_long_halt(db):
     from scanctl.store.panel import read_older_bars
 
