@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(SCANCTL) data status
 	$(SCANCTL) scan --version all --date $$($(LAST_DATE))
 	$(SCANCTL) show --limit 5
+	$(SCANCTL) report --out demo/index.html
 
 # The suite runs on every core (pytest-xdist); each worker builds its session fixtures once.
 test: $(STAMP)
