@@ -135,13 +135,15 @@ class PreparedRun:
 
 @dataclass(frozen=True, eq=False)
 class _Universes:
-    """One date's universe and condition, and the columns its engines evaluate."""
+    """One date's condition and universe record, the columns its engines evaluate, and the
+    master and final universe of those columns."""
 
     day: dt.date
     condition: MarketCondition
-    final: Universe
     record: dict[str, Any]
     columns: np.ndarray
+    master: TickerMaster
+    universe: Universe
 
 
 def prepare_inputs(
@@ -201,7 +203,15 @@ def _universes(
     if (kospi_limit, kosdaq_limit) != (base.kospi_limit, base.kosdaq_limit):
         final = build_universe(recent, data.master, params.universe, kospi_limit, kosdaq_limit)
     evaluated = np.ones(len(final.codes), bool) if wanted is None else final.member | wanted
-    return _Universes(day, condition, final, final.to_record(base), np.flatnonzero(evaluated))
+    columns = np.flatnonzero(evaluated)
+    return _Universes(
+        day,
+        condition,
+        final.to_record(base),
+        columns,
+        data.master.take(columns),
+        final.take(columns),
+    )
 
 
 def _with_indicators(
@@ -224,8 +234,8 @@ def _with_indicators(
                 window=window,
                 indicators=indicators,
                 scalars=scalars,
-                master=data.master.take(item.columns),
-                universe=item.final.take(item.columns),
+                master=item.master,
+                universe=item.universe,
                 condition=item.condition,
             )
         del windows, computed

@@ -136,7 +136,10 @@ def evaluation_window(panel: Panel, day: dt.date, lookback: int) -> Window:
     Window
         With ``(lookback, N)`` arrays. A panel that starts after a ticker's L-th last bar gives
         that ticker a shorter window: read enough dates (see `scan` for the margin it uses).
+
+    Raises
+    ------
+    ValueError
+        ``lookback`` < 1.
     """
-    if lookback < 1:
-        raise ValueError(f"lookback must be ≥ 1, got {lookback}")
     return BarIndex(panel).window(day, lookback)
