@@ -170,7 +170,8 @@ def _notifications(db: sqlite_utils.Database) -> Check:
 
     problems = outbox_problems(db)
     if not problems:
-        return Check("notifications", True, "notifications: every message delivered")
+        why = "notifications: none failed, pending or of unknown delivery"
+        return Check("notifications", True, why)
     counts: dict[str, int] = {}
     for problem in problems:
         counts[problem.status] = counts.get(problem.status, 0) + 1
